@@ -1,0 +1,94 @@
+//! Arguments and helpers shared by the subcommands.
+
+use std::path::Path;
+
+use anyhow::Context;
+use burn::tensor::Device;
+use clap::Args;
+use ngmnn::BackendKind;
+use ngmnn::data::{CsvOptions, DataFormat, Dataset, LabelColumn, LoadedData, load};
+use ngmnn::model::{Ngmnn, SavedModel};
+
+/// Where the data comes from.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// `builtin` (the embedded 8x8 digits set) or a path: .mat, .csv, .tsv, an IDX images
+    /// file, or a directory with the four MNIST files.
+    #[arg(long, default_value = "builtin")]
+    pub data: String,
+    /// Force the format instead of detecting it from the name: mat, idx, csv, tsv.
+    #[arg(long)]
+    pub format: Option<DataFormat>,
+    /// CSV label column: `last` (default), `first`, a 0-based index or a header name.
+    #[arg(long, default_value = "last")]
+    pub label_col: LabelColumn,
+    /// CSV: the first row is a header (default: detected).
+    #[arg(long)]
+    pub header: bool,
+}
+
+impl DataArgs {
+    pub fn csv_options(&self) -> CsvOptions {
+        CsvOptions {
+            label: self.label_col.clone(),
+            header: self.header.then_some(true),
+            ..CsvOptions::default()
+        }
+    }
+
+    pub fn load(&self) -> anyhow::Result<LoadedData> {
+        load(&self.data, self.format, &self.csv_options())
+            .with_context(|| format!("loading {}", self.data))
+    }
+
+    /// Load another source with the same format options.
+    pub fn load_other(&self, path: &str) -> anyhow::Result<LoadedData> {
+        load(path, self.format, &self.csv_options()).with_context(|| format!("loading {path}"))
+    }
+}
+
+/// Which backend runs the computation.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// Burn backend: flex or ndarray (those compiled in).
+    #[arg(long, default_value = "flex")]
+    pub backend: BackendKind,
+}
+
+impl BackendArgs {
+    pub fn device(&self) -> anyhow::Result<Device> {
+        Ok(self.backend.device()?)
+    }
+}
+
+/// Load a saved model and prepare `data` for it (standardise, map classes by name).
+pub fn prepare_for_model(
+    dir: &Path,
+    device: &Device,
+    loaded: LoadedData,
+) -> anyhow::Result<(SavedModel, Ngmnn, Dataset)> {
+    let (saved, model) = SavedModel::load(dir, device)
+        .with_context(|| format!("loading model {}", dir.display()))?;
+    // A source with its own test part (MNIST directory) is evaluated on that part.
+    let data = loaded.test.unwrap_or(loaded.data);
+    if data.d() != saved.config.d_input {
+        anyhow::bail!(
+            "the data has {} features but the model expects {}",
+            data.d(),
+            saved.config.d_input
+        );
+    }
+    let mut data = data.with_classes(&saved.classes)?;
+    if let Some(s) = &saved.standardizer {
+        s.apply(&mut data)?;
+    }
+    Ok((saved, model, data))
+}
+
+/// Predicted class index per sample.
+pub fn predict(model: &Ngmnn, data: &Dataset, device: &Device) -> anyhow::Result<Vec<usize>> {
+    let x = data.features_tensor(device, model.decision.weight.val().dtype());
+    let pred = model.predict(x).into_data().try_into_vec_as::<i64>();
+    let pred = pred.map_err(|e| anyhow::anyhow!("reading predictions: {e:?}"))?;
+    Ok(pred.into_iter().map(|p| p as usize).collect())
+}

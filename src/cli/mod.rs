@@ -1,0 +1,45 @@
+//! Command-line interface (clap derive). Errors are reported by `main` as one line.
+
+mod common;
+mod eval;
+mod predict;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Train neural networks without gradients: closed-form NGMNN (arXiv 2106.07905) on Burn.
+#[derive(Debug, Parser)]
+#[command(name = "ngmnn", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model with the closed-form trainer.
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  ngmnn train\n  ngmnn train --data ../shared/data/att40.mat --hidden 64 --epochs 10 --report r.json\n  ngmnn train --data ../shared/data/mnist --hidden 512,256 --standardize --precision f32 --out runs/mnist"
+    )]
+    Train(train::TrainArgs),
+    /// Evaluate a saved model: accuracy and macro-F1.
+    #[command(
+        after_help = "Example:\n  ngmnn eval --model runs/att40 --data ../shared/data/att40.mat"
+    )]
+    Eval(eval::EvalArgs),
+    /// Write a saved model's predictions as CSV.
+    #[command(
+        after_help = "Example:\n  ngmnn predict --model runs/digits --data builtin --output preds.csv"
+    )]
+    Predict(predict::PredictArgs),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
+    }
+}

@@ -1,0 +1,238 @@
+//! CSV files: numeric feature columns and one label column (numbers or strings).
+//!
+//! A header row is detected (every feature cell of the first row non-numeric) unless forced; the
+//! label column is the last unless chosen by index or header name; cells are trimmed;
+//! `.gz` files are decompressed.
+
+use std::path::Path;
+
+use super::Dataset;
+use super::load::read_maybe_gz;
+use crate::error::{NgmnnError, Result};
+
+/// Which column holds the labels.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LabelColumn {
+    /// The last column (default).
+    #[default]
+    Last,
+    /// The first column.
+    First,
+    /// A 0-based column index.
+    Index(usize),
+    /// A header name (requires a header row).
+    Name(String),
+}
+
+impl std::str::FromStr for LabelColumn {
+    type Err = std::convert::Infallible;
+
+    /// `last`, `first`, a 0-based index, or a header name.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match s.trim() {
+            "last" => LabelColumn::Last,
+            "first" => LabelColumn::First,
+            t => t
+                .parse()
+                .map(LabelColumn::Index)
+                .unwrap_or_else(|_| LabelColumn::Name(t.to_owned())),
+        })
+    }
+}
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The label column.
+    pub label: LabelColumn,
+    /// `Some(true/false)` forces a header row or its absence; `None` detects it.
+    pub header: Option<bool>,
+    /// Field delimiter (`b','`; `b'\t'` for `.tsv`).
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            label: LabelColumn::Last,
+            header: None,
+            delimiter: b',',
+        }
+    }
+}
+
+/// Load a CSV file.
+///
+/// # Errors
+/// See [`parse_csv`]; [`NgmnnError::Io`] if unreadable.
+pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<Dataset> {
+    let bytes = read_maybe_gz(path)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "csv".into(), |s| s.to_string_lossy().into_owned());
+    parse_csv(&bytes, &name, options)
+}
+
+/// Parse CSV bytes into a dataset named `name`.
+///
+/// # Errors
+/// [`NgmnnError::InvalidData`] for an empty file, a header-only file, ragged rows, a
+/// non-numeric or non-finite feature cell (row and column named), fewer than two columns, or
+/// a label column that does not exist.
+pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Dataset> {
+    let err = |reason: String| NgmnnError::data(Some(name), reason);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(options.delimiter)
+        .from_reader(bytes);
+    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() == 1 && rec[0].is_empty() {
+            continue; // blank line
+        }
+        rows.push((line, rec));
+    }
+    let Some((_, first)) = rows.first() else {
+        return Err(err("empty file".into()));
+    };
+    let width = first.len();
+    if width < 2 {
+        return Err(err(format!(
+            "{width} column(s): need at least one feature and a label"
+        )));
+    }
+    if let Some((line, rec)) = rows.iter().find(|(_, r)| r.len() != width) {
+        return Err(err(format!(
+            "ragged rows: line {line} has {} fields, the first row has {width}",
+            rec.len()
+        )));
+    }
+    let resolve = |header: Option<&csv::StringRecord>| -> Result<usize> {
+        match &options.label {
+            LabelColumn::Last => Ok(width - 1),
+            LabelColumn::First => Ok(0),
+            LabelColumn::Index(i) if *i < width => Ok(*i),
+            LabelColumn::Index(i) => Err(err(format!(
+                "label column {i} does not exist ({width} columns)"
+            ))),
+            LabelColumn::Name(n) => header
+                .and_then(|h| h.iter().position(|c| c == n))
+                .ok_or_else(|| err(format!("no header column named {n:?}"))),
+        }
+    };
+    let has_header = match options.header {
+        Some(h) => h,
+        None => {
+            // A header if every feature cell of the first row is non-numeric (a label column
+            // chosen by name implies a header). A row mixing numbers and text is data, and its
+            // text cell is reported.
+            let label = resolve(Some(first)).unwrap_or(width - 1);
+            matches!(options.label, LabelColumn::Name(_))
+                || first
+                    .iter()
+                    .enumerate()
+                    .all(|(j, c)| j == label || c.parse::<f64>().is_err())
+        }
+    };
+    let label_col = resolve(has_header.then_some(first))?;
+    let data = if has_header { &rows[1..] } else { &rows[..] };
+    if data.is_empty() {
+        return Err(err("a header row but no data rows".into()));
+    }
+    let d = width - 1;
+    let mut x = Vec::with_capacity(data.len() * d);
+    let mut labels = Vec::with_capacity(data.len());
+    for (line, rec) in data {
+        for (j, cell) in rec.iter().enumerate() {
+            if j == label_col {
+                labels.push(normalize_label(cell));
+                continue;
+            }
+            let v: f64 = cell
+                .parse()
+                .map_err(|_| err(format!(
+                    "line {line}, column {}: {cell:?} is not a number (a header row? pass --header)",
+                    j + 1
+                )))?;
+            if !v.is_finite() {
+                return Err(err(format!(
+                    "line {line}, column {}: non-finite value {cell:?}",
+                    j + 1
+                )));
+            }
+            x.push(v as f32);
+        }
+        if labels.last().is_some_and(String::is_empty) {
+            return Err(err(format!("line {line}: empty label")));
+        }
+    }
+    Dataset::from_labels(name, x, &labels, d)
+}
+
+/// `"3.0"` and `"3"` are the same class.
+fn normalize_label(cell: &str) -> String {
+    match cell.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        _ => cell.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Dataset> {
+        parse_csv(s.as_bytes(), "t.csv", &CsvOptions::default())
+    }
+
+    #[test]
+    fn csv_detects_header_and_string_labels() {
+        let ds = parse("a,b,species\n1,2, setosa \n3,4,virginica\n5,6,setosa\n").unwrap();
+        assert_eq!((ds.n(), ds.d()), (3, 2));
+        assert_eq!(ds.classes(), ["setosa", "virginica"]);
+        assert_eq!(ds.labels(), [0, 1, 0]);
+        assert_eq!(ds.features(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn csv_without_header_and_label_first() {
+        let opts = CsvOptions {
+            label: LabelColumn::First,
+            ..Default::default()
+        };
+        let ds = parse_csv(b"1,0.5,0.25\n2.0,1.5,1\n", "t", &opts).unwrap();
+        assert_eq!(ds.classes(), ["1", "2"]);
+        assert_eq!(ds.features(), [0.5, 0.25, 1.5, 1.0]);
+    }
+
+    #[test]
+    fn csv_label_by_name() {
+        let opts = CsvOptions {
+            label: LabelColumn::Name("y".into()),
+            ..Default::default()
+        };
+        let ds = parse_csv(b"y,f\n1,0.5\n0,1.5\n", "t", &opts).unwrap();
+        assert_eq!(ds.features(), [0.5, 1.5]);
+    }
+
+    #[test]
+    fn csv_errors_are_typed() {
+        for bad in [
+            "",
+            "a,b,c\n",
+            "1,2,0\n1,2\n",
+            "1,x,0\n1,2,0\n",
+            "1,2,0\n1,nan,1\n",
+            "1\n2\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(NgmnnError::InvalidData { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Choosing a loader: `builtin`, a directory of MNIST IDX files, or a file whose format comes
+//! from its extension (or is given explicitly).
+
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+
+use flate2::read::GzDecoder;
+
+use super::{
+    BUILTIN_NAME, CsvOptions, Dataset, digits, load_csv, load_idx, load_idx_dir, load_mat,
+};
+use crate::error::{NgmnnError, Result};
+
+/// A data file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    /// MATLAB v5 `.mat` with `X` and `Y`.
+    Mat,
+    /// MNIST-style IDX (images file + labels file, or a directory of the four MNIST files).
+    Idx,
+    /// Comma-separated values.
+    Csv,
+    /// Tab-separated values.
+    Tsv,
+}
+
+impl FromStr for DataFormat {
+    type Err = NgmnnError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mat" => Ok(DataFormat::Mat),
+            "idx" | "mnist" => Ok(DataFormat::Idx),
+            "csv" => Ok(DataFormat::Csv),
+            "tsv" => Ok(DataFormat::Tsv),
+            _ => Err(NgmnnError::config(
+                "format",
+                s,
+                "expected mat, idx, csv or tsv",
+            )),
+        }
+    }
+}
+
+impl DataFormat {
+    /// Detect the format from a path: a directory is IDX; else by extension (a trailing `.gz`
+    /// is looked through); names containing `idx` or `ubyte` are IDX.
+    ///
+    /// # Errors
+    /// [`NgmnnError::UnsupportedFormat`] if nothing matches.
+    pub fn detect(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Ok(DataFormat::Idx);
+        }
+        let name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".mat") {
+            Ok(DataFormat::Mat)
+        } else if name.ends_with(".csv") {
+            Ok(DataFormat::Csv)
+        } else if name.ends_with(".tsv") {
+            Ok(DataFormat::Tsv)
+        } else if name.contains("idx") || name.contains("ubyte") {
+            Ok(DataFormat::Idx)
+        } else {
+            Err(NgmnnError::UnsupportedFormat {
+                path: path.to_owned(),
+                reason: "cannot tell the format from the name: use .mat, .csv, .tsv, an IDX file \
+                         (…-idx3-ubyte[.gz]) or a directory of MNIST files, or pass --format"
+                    .into(),
+            })
+        }
+    }
+}
+
+/// What a data source yields: the data, and a test set when the source carries one (the
+/// MNIST directory's t10k pair).
+#[derive(Debug, Clone)]
+pub struct LoadedData {
+    /// The (training) data.
+    pub data: Dataset,
+    /// A test set that came with the source.
+    pub test: Option<Dataset>,
+}
+
+/// Load `source`: `builtin`, or a path.
+///
+/// # Errors
+/// The loaders' errors; [`NgmnnError::Io`] if the path does not exist.
+pub fn load(source: &str, format: Option<DataFormat>, csv: &CsvOptions) -> Result<LoadedData> {
+    if source == BUILTIN_NAME {
+        return Ok(LoadedData {
+            data: digits(),
+            test: None,
+        });
+    }
+    let path = Path::new(source);
+    if !path.exists() {
+        return Err(NgmnnError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        ));
+    }
+    let format = match format {
+        Some(f) => f,
+        None => DataFormat::detect(path)?,
+    };
+    let single = |data| Ok(LoadedData { data, test: None });
+    match format {
+        DataFormat::Idx if path.is_dir() => {
+            let (data, test) = load_idx_dir(path)?;
+            Ok(LoadedData { data, test })
+        }
+        DataFormat::Idx => single(load_idx(path)?),
+        DataFormat::Mat => single(load_mat(path)?),
+        DataFormat::Csv => single(load_csv(path, csv)?),
+        DataFormat::Tsv => single(load_csv(
+            path,
+            &CsvOptions {
+                delimiter: b'\t',
+                ..csv.clone()
+            },
+        )?),
+    }
+}
+
+/// Read a whole file, gunzipping it if it starts with the gzip magic.
+pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| NgmnnError::io(path, e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        gunzip(&raw, path)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Decompress gzip bytes (`path` names them in errors).
+pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| NgmnnError::Parse {
+            path: path.to_owned(),
+            format: "gzip",
+            reason: e.to_string(),
+        })?;
+    Ok(out)
+}

@@ -1,0 +1,19 @@
+//! Data: the in-memory classification dataset, loaders for the common formats (MATLAB v5
+//! `.mat`, MNIST-style IDX, CSV), the built-in demo set, seeded stratified splits and
+//! standardisation.
+
+mod builtin;
+mod csv;
+mod dataset;
+mod idx;
+mod load;
+mod mat;
+mod standardize;
+
+pub use builtin::{BUILTIN_NAME, digits};
+pub use csv::{CsvOptions, LabelColumn, load_csv, parse_csv};
+pub use dataset::Dataset;
+pub use idx::{load_idx, load_idx_dir, parse_idx};
+pub use load::{DataFormat, LoadedData, load};
+pub use mat::{load_mat, parse_mat};
+pub use standardize::Standardizer;

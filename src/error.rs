@@ -1,0 +1,139 @@
+//! The crate's one error type.
+//!
+//! Every fallible operation of the library returns [`Result`]. Numerical failures (a Gram matrix
+//! that is not positive definite, an eigen/SVD solver that does not converge, non-finite weights)
+//! are errors, never panics; so is every kind of bad input (malformed files, NaN features,
+//! labels out of range, impossible layer widths, invalid hyper-parameters).
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = NgmnnError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `ngmnn`.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum NgmnnError {
+    /// A hyper-parameter or configuration field breaks a rule.
+    #[error("invalid configuration: `{field}` = {value}: {rule}")]
+    InvalidConfig {
+        /// The offending field.
+        field: &'static str,
+        /// Its value, formatted.
+        value: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+
+    /// The layer widths cannot form an NGMNN.
+    #[error("invalid architecture: {0}")]
+    InvalidArchitecture(String),
+
+    /// A dataset is unusable (NaN features, ragged rows, out-of-range labels, ...).
+    #[error("invalid data{}: {reason}", source_name.as_ref().map(|s| format!(" in {s}")).unwrap_or_default())]
+    InvalidData {
+        /// Where the data came from (a path or a dataset name), if known.
+        source_name: Option<String>,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A file could not be parsed in the format it claims to be in.
+    #[error("cannot parse {path} as {format}: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The format it was read as.
+        format: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The data format could not be determined or is not supported.
+    #[error("unsupported data format for {path}: {reason}")]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// Shapes of two things that must agree do not.
+    #[error("shape mismatch: {0}")]
+    ShapeMismatch(String),
+
+    /// A requested backend is not compiled into this build.
+    #[error("backend `{name}` is not compiled in: rebuild with `--features {feature}`")]
+    BackendNotCompiled {
+        /// The backend's name.
+        name: &'static str,
+        /// The Cargo feature that enables it.
+        feature: &'static str,
+    },
+
+    /// A dense factorisation failed (matrix not SPD, solver did not converge).
+    #[error("numerical failure in {context}: {reason}")]
+    Numerical {
+        /// Which sub-problem.
+        context: &'static str,
+        /// What happened.
+        reason: String,
+    },
+
+    /// A computation produced NaN or infinite values.
+    #[error("non-finite values in {0}")]
+    NonFinite(String),
+
+    /// Reading or writing a model record failed.
+    #[error("model record error: {0}")]
+    Record(String),
+
+    /// An I/O error, with the path involved.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// JSON (de)serialisation failed.
+    #[error("JSON error on {path}: {source}")]
+    Json {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+}
+
+impl NgmnnError {
+    /// Shorthand for [`NgmnnError::InvalidConfig`].
+    pub(crate) fn config(
+        field: &'static str,
+        value: impl std::fmt::Display,
+        rule: &'static str,
+    ) -> Self {
+        Self::InvalidConfig {
+            field,
+            value: value.to_string(),
+            rule,
+        }
+    }
+
+    /// Shorthand for [`NgmnnError::InvalidData`].
+    pub(crate) fn data(source_name: Option<&str>, reason: impl Into<String>) -> Self {
+        Self::InvalidData {
+            source_name: source_name.map(str::to_owned),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`NgmnnError::Io`].
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! # ngmnn — Non-Gradient Manifold Neural Networks on Burn
+//!
+//! A fully connected classifier trained with closed-form solutions only (Zhang et al.,
+//! arXiv 2106.07905): hidden layers by forward ridge regression onto targets pushed down from
+//! the labels through the inverse activation, and a decision layer that is an adaptive SVM on
+//! a flexible Stiefel manifold (`W^T S W = I`, solved by one SVD). The network is made of Burn
+//! modules ([`burn::nn::Linear`]) and runs on any Burn device chosen at run time.
+//!
+//! ```no_run
+//! use ngmnn::{BackendKind, data, model::NgmnnConfig, train::ClosedFormConfig};
+//!
+//! let device = BackendKind::Flex.device()?;
+//! let (train, test) = data::digits().stratified_split(0.3, 0)?;
+//! let model = NgmnnConfig::new(train.d(), vec![64], train.n_classes()).init(&device)?;
+//! let trainer = ClosedFormConfig::new().with_epochs(10).init()?;
+//! let (model, history) = trainer.fit(model, &train, Some(&test))?;
+//! println!("test accuracy {:?}", history.last().unwrap().valid_acc);
+//! # let _ = model;
+//! # Ok::<(), ngmnn::NgmnnError>(())
+//! ```
+//!
+//! Layout: [`model`] (the modules), [`solve`] (one file per closed-form sub-problem, spec
+//! §1-§3), [`train`] (the training loop, spec §4), [`data`] (loaders, splits, the built-in
+//! set), [`linalg`] (device <-> host bridge and the small f64 factorisations).
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod data;
+pub mod error;
+pub mod linalg;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod solve;
+pub mod train;
+
+pub use backend::{BackendKind, Precision};
+pub use error::{NgmnnError, Result};

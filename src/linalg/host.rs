@@ -1,0 +1,214 @@
+//! The small dense factorisations, on the host in f64 (faer).
+//!
+//! * [`RidgeFactor`]: Cholesky factor of `G + gamma I` for the forward ridge regression (spec §1).
+//! * [`SymInvSqrt`]: `S^-1/2` from a symmetric eigendecomposition (spec §3 C).
+//! * [`procrustes`]: `U V^T` from a thin SVD, the orthogonal Procrustes solution (spec §3 C).
+
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+
+use crate::error::{NgmnnError, Result};
+
+/// Cholesky factorisation of a ridge system `A = G + gamma I` (`G` a Gram matrix, `gamma > 0`).
+///
+/// # Numerical behavior
+/// `A` is symmetric positive definite in exact arithmetic whenever `gamma > 0`. If rounding in
+/// the Gram matrix (e.g. an f32 Gram of raw 0-255 pixels, spec §6) destroys that, the
+/// factorisation fails with [`NgmnnError::Numerical`] naming the pivot instead of returning a
+/// garbage solution.
+#[derive(Debug)]
+pub struct RidgeFactor {
+    llt: faer::linalg::solvers::Llt<f64>,
+    dim: usize,
+}
+
+impl RidgeFactor {
+    /// Factor `gram + gamma I`.
+    ///
+    /// # Errors
+    /// [`NgmnnError::Numerical`] if the matrix is not positive definite or not square,
+    /// [`NgmnnError::NonFinite`] if it holds NaN/inf.
+    pub fn new(mut gram: Mat<f64>, gamma: f64) -> Result<Self> {
+        let dim = gram.nrows();
+        if gram.ncols() != dim {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "Gram matrix is {}x{}, not square",
+                dim,
+                gram.ncols()
+            )));
+        }
+        for i in 0..dim {
+            gram[(i, i)] += gamma;
+        }
+        let llt = gram.llt(Side::Lower).map_err(|e| NgmnnError::Numerical {
+            context: "ridge regression",
+            reason: format!(
+                "H^T H + gamma I ({dim}x{dim}, gamma = {gamma}) is not positive definite ({e:?}); \
+                 the Gram matrix lost precision: use precision f64 or scale/standardise the inputs"
+            ),
+        })?;
+        Ok(Self { llt, dim })
+    }
+
+    /// Size of the system.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Solve `(G + gamma I) W = rhs`.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if `rhs` has the wrong number of rows;
+    /// [`NgmnnError::NonFinite`] if the solution is not finite.
+    pub fn solve(&self, rhs: &Mat<f64>) -> Result<Mat<f64>> {
+        if rhs.nrows() != self.dim {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "ridge right-hand side has {} rows, system has {}",
+                rhs.nrows(),
+                self.dim
+            )));
+        }
+        let w = self.llt.solve(rhs);
+        ensure_finite(&w, "ridge solution")?;
+        Ok(w)
+    }
+}
+
+/// `S^-1/2` of a symmetric positive (semi-)definite matrix, with its eigenvalues.
+#[derive(Debug)]
+pub struct SymInvSqrt {
+    /// `S^-1/2 = V diag(1/sqrt(max(lambda_i, floor))) V^T`.
+    pub inv_sqrt: Mat<f64>,
+    /// Eigenvalues of `S`, ascending.
+    pub eigenvalues: Vec<f64>,
+}
+
+impl SymInvSqrt {
+    /// Compute `S^-1/2` by a symmetric eigendecomposition.
+    ///
+    /// # Numerical behavior
+    /// Eigenvalues are clamped from below at `lambda_max * k * eps(f64)` (and at the smallest
+    /// positive normal number), so a numerically semi-definite `S` gives a finite result.
+    ///
+    /// # Errors
+    /// [`NgmnnError::Numerical`] if the eigen solver does not converge or `S` has no positive
+    /// eigenvalue; [`NgmnnError::NonFinite`] for NaN/inf input.
+    pub fn new(s: &Mat<f64>) -> Result<Self> {
+        ensure_finite(s, "decision-layer scatter matrix S")?;
+        let k = s.nrows();
+        let evd = s
+            .self_adjoint_eigen(Side::Lower)
+            .map_err(|e| NgmnnError::Numerical {
+                context: "decision layer (S^-1/2)",
+                reason: format!("symmetric eigendecomposition failed: {e:?}"),
+            })?;
+        let vals: Vec<f64> = (0..k).map(|i| evd.S().column_vector()[i]).collect();
+        let max = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if max.is_nan() || max <= 0.0 {
+            return Err(NgmnnError::Numerical {
+                context: "decision layer (S^-1/2)",
+                reason: format!("S has no positive eigenvalue (largest {max})"),
+            });
+        }
+        let floor = (max * k as f64 * f64::EPSILON).max(f64::MIN_POSITIVE);
+        let u = evd.U();
+        let scaled = Mat::from_fn(k, k, |i, m| u[(i, m)] / vals[m].max(floor).sqrt());
+        let inv_sqrt = &scaled * u.transpose();
+        Ok(Self {
+            inv_sqrt,
+            eigenvalues: vals,
+        })
+    }
+}
+
+/// Orthogonal Procrustes: the `Q` with orthonormal columns maximising `tr(Q^T B)`.
+///
+/// ```text
+/// B = U Sigma V^T (thin SVD)   =>   Q = U V^T
+/// ```
+///
+/// # Shapes
+/// `b`: `[k, c]` with `k >= c`; returns `[k, c]`.
+///
+/// # Errors
+/// [`NgmnnError::Numerical`] if the SVD does not converge; [`NgmnnError::NonFinite`] for NaN.
+pub fn procrustes(b: &Mat<f64>) -> Result<Mat<f64>> {
+    ensure_finite(b, "Procrustes input")?;
+    let svd = b.thin_svd().map_err(|e| NgmnnError::Numerical {
+        context: "decision layer (Procrustes SVD)",
+        reason: format!("{e:?}"),
+    })?;
+    let q = svd.U() * svd.V().transpose();
+    ensure_finite(&q, "Procrustes solution")?;
+    Ok(q)
+}
+
+fn ensure_finite(m: &Mat<f64>, what: &str) -> Result<()> {
+    for j in 0..m.ncols() {
+        for i in 0..m.nrows() {
+            if !m[(i, j)].is_finite() {
+                return Err(NgmnnError::NonFinite(what.to_owned()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spd(k: usize) -> Mat<f64> {
+        let a = Mat::from_fn(k + 3, k, |i, j| ((i * 7 + j * 13) % 11) as f64 / 11.0 - 0.4);
+        let mut s = a.transpose() * &a;
+        for i in 0..k {
+            s[(i, i)] += 0.1;
+        }
+        s
+    }
+
+    #[test]
+    fn ridge_factor_solves_the_system() {
+        let g = spd(6);
+        let rhs = Mat::from_fn(6, 2, |i, j| (i + 2 * j) as f64);
+        let f = RidgeFactor::new(g.clone(), 0.3).unwrap();
+        let w = f.solve(&rhs).unwrap();
+        let mut a = g;
+        for i in 0..6 {
+            a[(i, i)] += 0.3;
+        }
+        let r = &a * &w - &rhs;
+        assert!(
+            r.norm_max() < 1e-10 * rhs.norm_max(),
+            "residual {}",
+            r.norm_max()
+        );
+    }
+
+    #[test]
+    fn ridge_factor_rejects_indefinite() {
+        let mut g = Mat::<f64>::identity(3, 3);
+        g[(1, 1)] = -5.0;
+        assert!(matches!(
+            RidgeFactor::new(g, 0.3),
+            Err(NgmnnError::Numerical { .. })
+        ));
+    }
+
+    #[test]
+    fn inv_sqrt_whitens() {
+        let s = spd(5);
+        let r = SymInvSqrt::new(&s).unwrap().inv_sqrt;
+        let i = &r * &s * &r;
+        let err = (&i - Mat::<f64>::identity(5, 5)).norm_max();
+        assert!(err < 1e-9, "S^-1/2 S S^-1/2 - I = {err}");
+    }
+
+    #[test]
+    fn procrustes_gives_orthonormal_columns() {
+        let b = Mat::from_fn(7, 3, |i, j| ((i * 5 + j * 3) % 7) as f64 - 2.5);
+        let q = procrustes(&b).unwrap();
+        let err = (q.transpose() * &q - Mat::<f64>::identity(3, 3)).norm_max();
+        assert!(err < 1e-12, "Q^T Q - I = {err}");
+    }
+}

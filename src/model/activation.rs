@@ -1,0 +1,93 @@
+//! The invertible activation `sigma` and its inverse `sigma^-1` (spec "Layout").
+//!
+//! The backward targets (spec §2) push the labels down through the layers by inverting the
+//! activation, so only invertible activations are offered: sigmoid/logit (the reference) and
+//! tanh/artanh.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::sigmoid;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{NgmnnError, Result};
+
+/// An invertible activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `sigma(z) = 1 / (1 + e^-z)`, inverse `ln(h / (1 - h))` (the reference's choice).
+    #[default]
+    Sigmoid,
+    /// `tanh(z)`, inverse `artanh(h)`.
+    Tanh,
+}
+
+impl Activation {
+    /// `sigma` applied element-wise.
+    pub fn forward<const D: usize>(self, z: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Tanh => z.tanh(),
+        }
+    }
+
+    /// `sigma^-1` applied element-wise.
+    ///
+    /// # Numerical behavior
+    /// Defined on `(0, 1)` for sigmoid and `(-1, 1)` for tanh; callers clip into that range
+    /// first (spec §2 clips to `[1e-4, 1 - 1e-4]`).
+    pub fn inverse<const D: usize>(self, h: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Sigmoid => h.clone().log() - (h.neg() + 1.0).log(),
+            Activation::Tanh => h.atanh(),
+        }
+    }
+
+    /// `sigma` on one number (host reference, used by tests).
+    pub fn forward_scalar(self, z: f64) -> f64 {
+        match self {
+            Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+            Activation::Tanh => z.tanh(),
+        }
+    }
+
+    /// `sigma^-1` on one number (host reference, used by tests).
+    pub fn inverse_scalar(self, h: f64) -> f64 {
+        match self {
+            Activation::Sigmoid => (h / (1.0 - h)).ln(),
+            Activation::Tanh => h.atanh(),
+        }
+    }
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Activation {
+    type Err = NgmnnError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sigmoid" => Ok(Activation::Sigmoid),
+            "tanh" => Ok(Activation::Tanh),
+            _ => Err(NgmnnError::config(
+                "activation",
+                s,
+                "expected sigmoid or tanh",
+            )),
+        }
+    }
+}

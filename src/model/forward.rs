@@ -1,0 +1,67 @@
+//! The forward pass, shared by the module ([`crate::model::Ngmnn::forward`]) and the trainer.
+//!
+//! ```text
+//! Z_l = H_{l-1} W_l + 1 b_l^T
+//! H_l = rownorm(sigma(Z_l))        l < L
+//! output = rownorm(Z_L)            prediction = argmax per row
+//! rownorm(h) = h / max(||h||_2, 1e-12)
+//! ```
+
+use burn::tensor::Tensor;
+
+use super::Activation;
+
+/// Row-normalisation eps of the reference (spec §5).
+pub const ROWNORM_EPS: f64 = 1e-12;
+
+/// Weight and bias of one layer as plain tensors (`W: [d_in, d_out]`, `b: [d_out]`).
+#[derive(Debug, Clone)]
+pub struct LayerParams {
+    /// `[d_in, d_out]`.
+    pub w: Tensor<2>,
+    /// `[d_out]`.
+    pub b: Tensor<1>,
+}
+
+impl LayerParams {
+    /// `H W + 1 b^T`.
+    pub fn affine(&self, h: Tensor<2>) -> Tensor<2> {
+        h.matmul(self.w.clone()) + self.b.clone().unsqueeze::<2>()
+    }
+}
+
+/// Everything the trainer needs from one forward pass.
+#[derive(Debug, Clone)]
+pub struct Activations {
+    /// The input of every layer: `H_0 = X, H_1, .., H_{L-1}`.
+    pub inputs: Vec<Tensor<2>>,
+    /// The decision layer's pre-activation `Z_L` (`[n, c]`); `rownorm(Z_L)` is the output.
+    pub logits: Tensor<2>,
+}
+
+/// Divide each row by `max(its L2 norm, 1e-12)`.
+pub fn row_normalize(h: Tensor<2>) -> Tensor<2> {
+    let norm = h.clone().square().sum_dim(1).sqrt().clamp_min(ROWNORM_EPS);
+    h / norm
+}
+
+/// Run the network, keeping every layer's input.
+///
+/// # Shapes
+/// `x`: `[n, d_0]`; `layers[l].w`: `[d_l, d_{l+1}]`. Returns `inputs[l]`: `[n, d_l]` for
+/// `l < L` and `logits`: `[n, d_L]`.
+pub fn forward_layers(x: Tensor<2>, layers: &[LayerParams], activation: Activation) -> Activations {
+    let (last, hidden) = layers
+        .split_last()
+        .expect("an NGMNN has at least one layer");
+    let mut inputs = Vec::with_capacity(layers.len());
+    let mut h = x;
+    for layer in hidden {
+        let next = row_normalize(activation.forward(layer.affine(h.clone())));
+        inputs.push(h);
+        h = next;
+    }
+    let logits = last.affine(h.clone());
+    inputs.push(h);
+    Activations { inputs, logits }
+}

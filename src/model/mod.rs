@@ -1,0 +1,13 @@
+//! The network as Burn modules: hidden ("latent") layers and the decision layer are
+//! [`burn::nn::Linear`]; the activation and its inverse; the shared forward pass; saving and
+//! loading.
+
+mod activation;
+mod forward;
+mod network;
+mod store;
+
+pub use activation::Activation;
+pub use forward::{Activations, LayerParams, forward_layers, row_normalize};
+pub use network::{Ngmnn, NgmnnConfig};
+pub use store::{SavedModel, write_atomic};

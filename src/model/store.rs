@@ -1,0 +1,141 @@
+//! Saving and loading a trained model: a directory holding the Burn record (`model.bpk`) and
+//! a JSON description (`model.json`: the [`NgmnnConfig`], the class names, the input
+//! standardisation and the trainer config used). Both files are written atomically (temporary
+//! file + rename), so an interrupted save never leaves a half-written file.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::{Ngmnn, NgmnnConfig};
+use crate::data::Standardizer;
+use crate::error::{NgmnnError, Result};
+use crate::train::ClosedFormConfig;
+
+/// File name of the Burn record inside a model directory.
+pub const RECORD_FILE: &str = "model.bpk";
+/// File name of the JSON description inside a model directory.
+pub const META_FILE: &str = "model.json";
+
+/// Everything besides the weights that is needed to use a model on new data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedModel {
+    /// The architecture.
+    pub config: NgmnnConfig,
+    /// Class names; output `k` is `classes[k]`.
+    pub classes: Vec<String>,
+    /// The standardisation fitted on the training data, applied to any input first.
+    pub standardizer: Option<Standardizer>,
+    /// The trainer configuration that produced the weights (informational).
+    pub trainer: Option<ClosedFormConfig>,
+    /// The crate version that wrote the model.
+    pub ngmnn_version: String,
+}
+
+impl SavedModel {
+    /// Describe a model.
+    pub fn new(config: NgmnnConfig, classes: Vec<String>) -> Self {
+        Self {
+            config,
+            classes,
+            standardizer: None,
+            trainer: None,
+            ngmnn_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Write `model` and this description into `dir` (created if needed).
+    ///
+    /// # Errors
+    /// [`NgmnnError::Io`] / [`NgmnnError::Record`] if writing fails;
+    /// [`NgmnnError::ShapeMismatch`] if the description does not match the model.
+    pub fn save(&self, model: &Ngmnn, dir: &Path) -> Result<()> {
+        self.validate()?;
+        if model.d_input() != self.config.d_input || model.n_classes() != self.config.n_classes {
+            return Err(NgmnnError::ShapeMismatch(
+                "the model does not match its config".into(),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| NgmnnError::io(dir, e))?;
+        let record_tmp = dir.join(format!(".{RECORD_FILE}.tmp"));
+        model
+            .clone()
+            .save_file(&record_tmp)
+            .map_err(|e| NgmnnError::Record(e.to_string()))?;
+        rename(&record_tmp, &dir.join(RECORD_FILE))?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| NgmnnError::Json {
+            path: dir.join(META_FILE),
+            source: e,
+        })?;
+        write_atomic(&dir.join(META_FILE), &json)
+    }
+
+    /// Load the description and the model from `dir` onto `device`.
+    ///
+    /// # Errors
+    /// [`NgmnnError::Io`] if a file is missing, [`NgmnnError::Json`] if `model.json` is
+    /// malformed, [`NgmnnError::Record`] if the record does not match the config.
+    pub fn load(dir: &Path, device: &Device) -> Result<(SavedModel, Ngmnn)> {
+        let meta_path = dir.join(META_FILE);
+        let bytes = std::fs::read(&meta_path).map_err(|e| NgmnnError::io(&meta_path, e))?;
+        let saved: SavedModel = serde_json::from_slice(&bytes).map_err(|e| NgmnnError::Json {
+            path: meta_path.clone(),
+            source: e,
+        })?;
+        saved.validate()?;
+        let record_path = dir.join(RECORD_FILE);
+        if !record_path.exists() {
+            return Err(NgmnnError::io(
+                &record_path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "model record missing"),
+            ));
+        }
+        let model = saved
+            .config
+            .init(device)?
+            .try_load_file(&record_path)
+            .map_err(|e| NgmnnError::Record(format!("{}: {e}", record_path.display())))?;
+        Ok((saved, model))
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.config.check()?;
+        if self.classes.len() != self.config.n_classes {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "{} class names for {} outputs",
+                self.classes.len(),
+                self.config.n_classes
+            )));
+        }
+        if let Some(s) = &self.standardizer
+            && (s.mean.len() != self.config.d_input || s.std.len() != self.config.d_input)
+        {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "standardiser has {} features, the model {}",
+                s.mean.len(),
+                self.config.d_input
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename.
+///
+/// # Errors
+/// [`NgmnnError::Io`] if writing or renaming fails.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp: PathBuf = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(|e| NgmnnError::io(&tmp, e))?;
+    rename(&tmp, path)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).map_err(|e| NgmnnError::io(to, e))
+}

@@ -1,0 +1,86 @@
+//! Decision layer step C: `W` and `b` on the flexible Stiefel manifold (spec §3 C).
+//!
+//! # Objective
+//! ```text
+//! min_{W, b} sum_i alpha_i ||W^T h_i + b - zt_i||^2   s.t.  W^T S W = I_c
+//! S = Hc^T diag(alpha) Hc + gamma I
+//! ```
+//! # Closed form
+//! ```text
+//! u  = alpha / sum(alpha);   Hc = H - 1 (H^T u)^T;   mu_Z = Zt^T u
+//! S  = Hc^T diag(alpha) Hc + gamma I                      # [k, k], SPD
+//! C  = Hc^T diag(alpha) Zt   (= Hc^T diag(alpha) Zc)      # [k, c]
+//! B  = S^-1/2 C = U Sigma V^T  (thin SVD)
+//! W  = S^-1/2 U V^T
+//! b  = mu_Z - W^T mu_H       (= (Zt - H W)^T alpha / sum(alpha))
+//! ```
+//! Why: with `b` optimal the loss is `tr(W^T S W) - 2 tr(W^T C) + const`; on `W^T S W = I` the
+//! first term is constant, and with `Q = S^1/2 W` (`Q^T Q = I`) it is orthogonal Procrustes.
+//!
+//! On the device: one product `[1, n] x [n, k + c]` for the weighted means and one
+//! `[k, n] x [n, k + c]` for `S` and `C` together. On the host (f64): `S^-1/2` by a symmetric
+//! eigendecomposition and a `k x c` thin SVD.
+
+use burn::tensor::Tensor;
+use faer::Mat;
+
+use crate::error::Result;
+use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes, to_host};
+use crate::model::LayerParams;
+
+/// The result of step C.
+#[derive(Debug, Clone)]
+pub struct StiefelUpdate {
+    /// The new `W` (`[k, c]`) and `b` (`[c]`) on the device, in the input's dtype.
+    pub params: LayerParams,
+    /// `W` on the host in f64 (before the cast to the device dtype).
+    pub w: Mat<f64>,
+    /// `S = Hc^T diag(alpha) Hc + gamma I` on the host; `W^T S W = I` holds for `w`.
+    pub s: Mat<f64>,
+}
+
+/// Solve step C.
+///
+/// # Shapes
+/// `h`: `[n, k]`, `zt`: `[n, c]` with `k >= c`, `alpha`: `[n]`.
+///
+/// # Errors
+/// [`crate::NgmnnError::Numerical`] if the eigen/SVD solvers fail,
+/// [`crate::NgmnnError::NonFinite`] if anything is NaN or infinite.
+pub fn stiefel_update(
+    h: &Tensor<2>,
+    zt: &Tensor<2>,
+    alpha: &Tensor<1>,
+    gamma: f64,
+) -> Result<StiefelUpdate> {
+    let (device, dtype) = (h.device(), h.dtype());
+    let [_, k] = h.dims();
+    let c = zt.dims()[1];
+    let u = (alpha.clone() / alpha.clone().sum()).unsqueeze::<2>(); // [1, n]
+    let hz = Tensor::cat(vec![h.clone(), zt.clone()], 1); // [n, k + c]
+    let means = u.matmul(hz.clone()); // [1, k + c] = [mu_H | mu_Z]
+    let mu_h = means.clone().slice([0..1, 0..k]);
+    let hc = h.clone() - mu_h;
+    let weighted = hc.clone() * alpha.clone().unsqueeze_dim::<2>(1);
+    // Zt's weighted mean cancels against the weighted-centred Hc, so [Hc | Zt] suffices.
+    let hcz = Tensor::cat(vec![hc, zt.clone()], 1);
+    let sc = to_host(weighted.transpose().matmul(hcz), "decision-layer S and C")?; // [k, k + c]
+    let means = to_host(means, "decision-layer weighted means")?;
+
+    let s = Mat::from_fn(k, k, |i, j| sc[(i, j)] + if i == j { gamma } else { 0.0 });
+    let cross = Mat::from_fn(k, c, |i, j| sc[(i, k + j)]);
+    let inv_sqrt = SymInvSqrt::new(&s)?.inv_sqrt;
+    let q = procrustes(&(&inv_sqrt * &cross))?;
+    let w = &inv_sqrt * &q;
+    let b: Vec<f64> = (0..c)
+        .map(|j| means[(0, k + j)] - (0..k).map(|i| w[(i, j)] * means[(0, i)]).sum::<f64>())
+        .collect();
+    Ok(StiefelUpdate {
+        params: LayerParams {
+            w: from_host(&w, &device, dtype),
+            b: from_host_vec(&b, &device, dtype),
+        },
+        w,
+        s,
+    })
+}

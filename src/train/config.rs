@@ -1,0 +1,179 @@
+//! [`ClosedFormConfig`]: the trainer's hyper-parameters (spec §5) and presets.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Precision;
+use crate::error::{NgmnnError, Result};
+use crate::solve::{AlphaIndex, DecisionOptions, TargetMap};
+
+use super::ClosedForm;
+
+/// Reference behaviour or the corrected variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The reference implementation's behaviour, quirks included (spec **[quirk]**s):
+    /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
+    #[default]
+    Paper,
+    /// The quirks fixed: textbook `fs[K]` (Nie et al.), the freshly updated bias inside the
+    /// decision-layer loop, `lambda` held after the first round and rounds that would raise the
+    /// objective rejected, so that the loop is a descent method.
+    Corrected,
+}
+
+impl Preset {
+    /// Name on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Paper => "paper",
+            Preset::Corrected => "corrected",
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Preset {
+    type Err = NgmnnError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "paper" => Ok(Preset::Paper),
+            "corrected" => Ok(Preset::Corrected),
+            _ => Err(NgmnnError::config(
+                "preset",
+                s,
+                "expected paper or corrected",
+            )),
+        }
+    }
+}
+
+/// Hyper-parameters of the closed-form trainer. Defaults are the reference's (spec §5).
+///
+/// # Example
+/// ```
+/// use ngmnn::train::{ClosedFormConfig, Preset};
+/// let config = ClosedFormConfig::new().with_epochs(10).with_preset(Preset::Corrected);
+/// assert!(config.check().is_ok());
+/// assert!(config.clone().with_gamma(-1.0).check().is_err());
+/// ```
+#[derive(Config, Debug)]
+pub struct ClosedFormConfig {
+    /// Ridge / Tikhonov parameter `gamma`, shared by all layers.
+    #[config(default = 0.3)]
+    pub gamma: f64,
+    /// Fraction of samples the adaptive weights keep (`K = round(ratio * n) - 2`).
+    #[config(default = 1.0)]
+    pub ratio: f64,
+    /// Number of epochs `T`.
+    #[config(default = 50)]
+    pub epochs: usize,
+    /// Decision-layer block-coordinate-descent rounds per epoch (at most).
+    #[config(default = 4)]
+    pub decision_iterations: usize,
+    /// Decision-layer stopping tolerance on the objective's change.
+    #[config(default = 1e-2)]
+    pub tolerance: f64,
+    /// Clip of the backward targets' softmax into `[clip, 1 - clip]`.
+    #[config(default = 1e-4)]
+    pub clip: f64,
+    /// `paper` (reference, quirks included) or `corrected`.
+    #[config(default = "Preset::Paper")]
+    pub preset: Preset,
+    /// How backward pre-images are mapped into the activation's range (spec §2): `softmax`
+    /// (reference) or `minmax` (works at any n).
+    #[config(default = "TargetMap::ColumnSoftmax")]
+    pub targets: TargetMap,
+    /// Precision of the device computations (host solves are always f64).
+    #[config(default = "Precision::F64")]
+    pub precision: Precision,
+}
+
+impl ClosedFormConfig {
+    /// Validate every field (the first broken rule is reported).
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidConfig`] naming the field, its value and the rule.
+    pub fn check(&self) -> Result<()> {
+        let finite_pos = |v: f64| v.is_finite() && v > 0.0;
+        if !finite_pos(self.gamma) {
+            return Err(NgmnnError::config(
+                "gamma",
+                self.gamma,
+                "must be finite and > 0",
+            ));
+        }
+        if !(self.ratio > 0.0 && self.ratio <= 1.0) {
+            return Err(NgmnnError::config(
+                "ratio",
+                self.ratio,
+                "must lie in (0, 1]",
+            ));
+        }
+        if self.epochs == 0 {
+            return Err(NgmnnError::config(
+                "epochs",
+                self.epochs,
+                "must be at least 1",
+            ));
+        }
+        if self.decision_iterations == 0 {
+            return Err(NgmnnError::config(
+                "decision_iterations",
+                self.decision_iterations,
+                "must be at least 1",
+            ));
+        }
+        if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
+            return Err(NgmnnError::config(
+                "tolerance",
+                self.tolerance,
+                "must be finite and >= 0",
+            ));
+        }
+        if !(self.clip > 0.0 && self.clip < 0.5) {
+            return Err(NgmnnError::config(
+                "clip",
+                self.clip,
+                "must lie in (0, 0.5)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Build the trainer.
+    ///
+    /// # Errors
+    /// As [`ClosedFormConfig::check`].
+    pub fn init(&self) -> Result<ClosedForm> {
+        self.check()?;
+        Ok(ClosedForm::new(self.clone()))
+    }
+
+    /// The decision-layer solver's options under this config.
+    pub fn decision_options(&self) -> DecisionOptions {
+        DecisionOptions {
+            gamma: self.gamma,
+            ratio: self.ratio,
+            max_iterations: self.decision_iterations,
+            tolerance: self.tolerance,
+            alpha_index: match self.preset {
+                Preset::Paper => AlphaIndex::Paper,
+                Preset::Corrected => AlphaIndex::Textbook,
+            },
+            fresh_bias: self.preset == Preset::Corrected,
+            hold_lambda: self.preset == Preset::Corrected,
+            monotone: self.preset == Preset::Corrected,
+        }
+    }
+}

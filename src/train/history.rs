@@ -1,0 +1,61 @@
+//! Per-epoch records of a fit.
+
+use serde::{Deserialize, Serialize};
+
+/// What one closed-form epoch did and reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Training accuracy after the epoch.
+    pub train_acc: f64,
+    /// Validation accuracy after the epoch, if validation data was given.
+    pub valid_acc: Option<f64>,
+    /// Decision-layer objective after each of its rounds (spec §3).
+    pub decision_objectives: Vec<f64>,
+    /// Ridge objective of each hidden layer, bottom to top (spec §1).
+    pub ridge_objectives: Vec<f64>,
+    /// Wall-clock seconds of the epoch (solves and the forward pass for the metrics).
+    pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// The decision-layer objective at the end of the epoch.
+    pub fn decision_objective(&self) -> f64 {
+        self.decision_objectives.last().copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// The records of a whole fit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Seconds spent before the first epoch (uploading data, layer 1's Gram matrix and its
+    /// factorisation, the initial forward pass).
+    pub setup_seconds: f64,
+    /// One record per epoch.
+    pub epochs: Vec<EpochRecord>,
+}
+
+impl History {
+    /// The last epoch's record.
+    pub fn last(&self) -> Option<&EpochRecord> {
+        self.epochs.last()
+    }
+
+    /// The epoch with the best validation accuracy (the earliest among ties), if validation
+    /// data was given.
+    pub fn best_valid(&self) -> Option<&EpochRecord> {
+        self.epochs.iter().filter(|r| r.valid_acc.is_some()).fold(
+            None,
+            |best: Option<&EpochRecord>, r| match best {
+                Some(b) if b.valid_acc >= r.valid_acc => Some(b),
+                _ => Some(r),
+            },
+        )
+    }
+
+    /// Setup plus all epochs, in seconds.
+    pub fn total_seconds(&self) -> f64 {
+        self.setup_seconds + self.epochs.iter().map(|r| r.seconds).sum::<f64>()
+    }
+}

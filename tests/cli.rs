@@ -1,0 +1,115 @@
+//! The `ngmnn` binary: train / eval / predict on the built-in data, and one-line errors.
+
+use std::process::{Command, Output};
+
+fn ngmnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ngmnn"))
+        .args(args)
+        .output()
+        .expect("run ngmnn")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn train_eval_predict_on_builtin_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let report = dir.path().join("r.json");
+    let out = ngmnn(&[
+        "train",
+        "--epochs",
+        "3",
+        "--hidden",
+        "32",
+        "--out",
+        model.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("final:"));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    for key in [
+        "dataset",
+        "n_train",
+        "n_test",
+        "d",
+        "classes",
+        "backend",
+        "epochs",
+        "final_test_acc",
+        "best_test_acc",
+        "total_seconds",
+    ] {
+        assert!(r.get(key).is_some(), "report lacks {key}");
+    }
+    assert_eq!(r["epochs"].as_array().unwrap().len(), 3);
+    for key in ["epoch", "train_acc", "test_acc", "seconds"] {
+        assert!(
+            r["epochs"][0].get(key).is_some(),
+            "epoch record lacks {key}"
+        );
+    }
+    assert!(r["best_test_acc"].as_f64().unwrap() > 0.8);
+
+    let eval_report = dir.path().join("e.json");
+    let out = ngmnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--report",
+        eval_report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("macro-F1"));
+    let e: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&eval_report).unwrap()).unwrap();
+    assert!(e["accuracy"].as_f64().unwrap() > 0.8);
+
+    let preds = dir.path().join("p.csv");
+    let out = ngmnn(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--output",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&preds).unwrap();
+    assert_eq!(csv.lines().count(), 1798);
+    assert!(csv.starts_with("index,predicted,actual\n0,"));
+}
+
+#[test]
+fn errors_are_one_line_with_a_nonzero_exit() {
+    for args in [
+        &["train", "--hidden", "4"][..],
+        &["train", "--data", "/nonexistent/x.csv"],
+        &["train", "--gamma", "-1"],
+        &["train", "--data", "Cargo.toml"],
+        &["eval", "--model", "/nonexistent"],
+    ] {
+        let out = ngmnn(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("error: ") && err.trim_end().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use faer::Mat;
+use ngmnn::BackendKind;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The backend the suite runs on: `NGMNN_TEST_BACKEND` (flex, ndarray), else the first
+/// compiled in (flex in the default build).
+pub fn device() -> Device {
+    let kind = match std::env::var("NGMNN_TEST_BACKEND") {
+        Ok(name) => name
+            .parse::<BackendKind>()
+            .unwrap_or_else(|e| panic!("NGMNN_TEST_BACKEND: {e}")),
+        Err(_) => BackendKind::default_compiled().expect("no backend compiled in"),
+    };
+    kind.device()
+        .unwrap_or_else(|e| panic!("test backend {kind}: {e}"))
+}
+
+/// `../shared/data` next to the crate (CI has it at the same relative path).
+pub fn shared_data(file: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(file);
+    assert!(
+        p.exists(),
+        "{} is missing: the reference-data tests need ../shared/data next to the checkout",
+        p.display()
+    );
+    p
+}
+
+/// A seeded uniform(-1, 1) host matrix.
+pub fn random_mat(rows: usize, cols: usize, seed: u64) -> Mat<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Mat::from_fn(rows, cols, |_, _| rng.random_range(-1.0..1.0))
+}
+
+/// A host matrix on the device.
+pub fn tensor(m: &Mat<f64>, device: &Device, dtype: DType) -> Tensor<2> {
+    ngmnn::linalg::from_host(m, device, dtype)
+}
+
+/// A device matrix on the host.
+pub fn host(t: Tensor<2>) -> Mat<f64> {
+    ngmnn::linalg::to_host(t, "test").unwrap()
+}
+
+/// A device vector on the host.
+pub fn host_vec(t: Tensor<1>) -> Vec<f64> {
+    ngmnn::linalg::to_host_vec(t, "test").unwrap()
+}
+
+/// Seeded one-hot labels, every class present.
+pub fn one_hot(n: usize, c: usize, seed: u64) -> (Mat<f64>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let labels: Vec<usize> = (0..n)
+        .map(|i| if i < c { i } else { rng.random_range(0..c) })
+        .collect();
+    (Mat::from_fn(n, c, |i, j| f64::from(labels[i] == j)), labels)
+}
+
+/// Rows scaled to unit L2 norm (what a hidden layer emits).
+pub fn row_normalized(m: &Mat<f64>) -> Mat<f64> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| {
+        let norm = (0..m.ncols())
+            .map(|k| m[(i, k)].powi(2))
+            .sum::<f64>()
+            .sqrt();
+        m[(i, j)] / norm
+    })
+}
+
+/// Largest absolute entry of `a - b`.
+pub fn max_diff(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+    (a - b).norm_max()
+}
+
+/// A 1-D host vector on the device.
+pub fn tensor_vec(v: &[f64], device: &Device, dtype: DType) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), (device, dtype))
+}

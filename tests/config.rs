@@ -1,0 +1,85 @@
+//! Configuration validation: every rule gives a typed error naming what is wrong.
+
+mod common;
+
+use ngmnn::NgmnnError;
+use ngmnn::model::NgmnnConfig;
+use ngmnn::train::ClosedFormConfig;
+
+fn arch_err(config: NgmnnConfig) -> String {
+    match config.check() {
+        Err(NgmnnError::InvalidArchitecture(msg)) => msg,
+        other => panic!("expected InvalidArchitecture, got {other:?}"),
+    }
+}
+
+#[test]
+fn architecture_rules() {
+    assert!(NgmnnConfig::new(64, vec![64], 40).check().is_ok());
+    assert!(arch_err(NgmnnConfig::new(1024, vec![64, 32], 40)).contains("d_(L-1) >= c"));
+    assert!(arch_err(NgmnnConfig::new(10, vec![], 3)).contains("no hidden layer"));
+    assert!(arch_err(NgmnnConfig::new(10, vec![8, 0, 4], 3)).contains("layer 2 has width 0"));
+    assert!(arch_err(NgmnnConfig::new(0, vec![8], 3)).contains("d_input"));
+    assert!(arch_err(NgmnnConfig::new(10, vec![8], 1)).contains("at least 2 classes"));
+    // init refuses the same configs.
+    let device = common::device();
+    assert!(
+        NgmnnConfig::new(1024, vec![64, 32], 40)
+            .init(&device)
+            .is_err()
+    );
+}
+
+fn field_of(config: ClosedFormConfig) -> &'static str {
+    match config.check() {
+        Err(NgmnnError::InvalidConfig { field, .. }) => field,
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+}
+
+#[test]
+fn trainer_rules() {
+    let ok = ClosedFormConfig::new();
+    assert!(ok.check().is_ok());
+    assert_eq!(field_of(ok.clone().with_gamma(0.0)), "gamma");
+    assert_eq!(field_of(ok.clone().with_gamma(f64::NAN)), "gamma");
+    assert_eq!(field_of(ok.clone().with_gamma(-1.0)), "gamma");
+    assert_eq!(field_of(ok.clone().with_ratio(0.0)), "ratio");
+    assert_eq!(field_of(ok.clone().with_ratio(1.5)), "ratio");
+    assert_eq!(field_of(ok.clone().with_epochs(0)), "epochs");
+    assert_eq!(
+        field_of(ok.clone().with_decision_iterations(0)),
+        "decision_iterations"
+    );
+    assert_eq!(field_of(ok.clone().with_tolerance(-1.0)), "tolerance");
+    assert_eq!(
+        field_of(ok.clone().with_tolerance(f64::INFINITY)),
+        "tolerance"
+    );
+    assert_eq!(field_of(ok.clone().with_clip(0.0)), "clip");
+    assert_eq!(field_of(ok.clone().with_clip(0.5)), "clip");
+    assert!(ok.with_epochs(0).init().is_err());
+}
+
+#[test]
+fn enums_parse_and_reject_unknown_names() {
+    use ngmnn::{BackendKind, Precision, model::Activation, train::Preset};
+    assert_eq!("corrected".parse::<Preset>().unwrap(), Preset::Corrected);
+    assert_eq!("TANH".parse::<Activation>().unwrap(), Activation::Tanh);
+    assert_eq!("f32".parse::<Precision>().unwrap(), Precision::F32);
+    assert_eq!(
+        "ndarray".parse::<BackendKind>().unwrap(),
+        BackendKind::Ndarray
+    );
+    assert!("adam".parse::<Preset>().is_err());
+    assert!("relu".parse::<Activation>().is_err());
+    assert!("cuda9".parse::<BackendKind>().is_err());
+}
+
+#[test]
+fn config_roundtrips_through_json() {
+    let config = ClosedFormConfig::new().with_gamma(0.5).with_epochs(7);
+    let json = serde_json::to_string(&config).unwrap();
+    let back: ClosedFormConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!((back.gamma, back.epochs), (0.5, 7));
+}

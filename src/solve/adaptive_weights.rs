@@ -93,7 +93,7 @@ pub fn adaptive_weights(
     let (head_sum, fs_pivot) = (stats[0], stats[1]);
     let lambda = k as f64 / 2.0 * fs_pivot - head_sum / 2.0;
     // Relative guard: lambda is a difference of sums of losses.
-    if !(lambda > 1e-12 * head_sum.abs().max(f64::MIN_POSITIVE)) {
+    if lambda.is_nan() || lambda <= 1e-12 * head_sum.abs().max(f64::MIN_POSITIVE) {
         let alpha = losses.zeros_like() + 1.0 / n as f64;
         return Ok(AdaptiveWeights {
             alpha,

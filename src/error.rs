@@ -97,6 +97,10 @@ pub enum NgmnnError {
         source: std::io::Error,
     },
 
+    /// Drawing a plot failed.
+    #[error("plot error: {0}")]
+    Plot(String),
+
     /// JSON (de)serialisation failed.
     #[error("JSON error on {path}: {source}")]
     Json {

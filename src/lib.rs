@@ -30,6 +30,7 @@ pub mod error;
 pub mod linalg;
 pub mod metrics;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod solve;
 pub mod train;

@@ -113,3 +113,47 @@ fn errors_are_one_line_with_a_nonzero_exit() {
         );
     }
 }
+
+#[test]
+fn json_output_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("curves.svg");
+    let out = ngmnn(&[
+        "train",
+        "--epochs",
+        "3",
+        "--hidden",
+        "16",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["epochs"].as_array().unwrap().len(), 3);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.starts_with("<svg")
+            && svg.contains("accuracy")
+            && svg.contains("decision-layer objective")
+    );
+    let out = ngmnn(&["eval", "--model", "/nonexistent", "--json"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn every_subcommand_has_help_with_examples() {
+    for sub in ["train", "eval", "predict"] {
+        let out = ngmnn(&[sub, "--help"]);
+        assert!(out.status.success());
+        assert!(
+            stdout(&out).contains("Example"),
+            "{sub} --help lacks examples"
+        );
+    }
+}

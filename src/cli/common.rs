@@ -8,9 +8,10 @@ use clap::Args;
 use ngmnn::BackendKind;
 use ngmnn::data::{CsvOptions, DataFormat, Dataset, LabelColumn, LoadedData, load};
 use ngmnn::model::{Ngmnn, SavedModel};
+use serde::{Deserialize, Serialize};
 
 /// Where the data comes from.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct DataArgs {
     /// `builtin` (the embedded 8x8 digits set) or a path: .mat, .csv, .tsv, an IDX images
     /// file, or a directory with the four MNIST files.
@@ -48,7 +49,7 @@ impl DataArgs {
 }
 
 /// Which backend runs the computation.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct BackendArgs {
     /// Burn backend: flex or ndarray (those compiled in).
     #[arg(long, default_value = "flex")]

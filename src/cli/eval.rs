@@ -21,6 +21,9 @@ pub struct EvalArgs {
     /// Write a JSON report here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print the JSON report on stdout instead of the summary line (for scripts).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -37,10 +40,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         backend: args.backend.backend.to_string(),
         seconds,
     };
-    println!(
-        "{}: {} samples | accuracy {:.4} | macro-F1 {:.4} | {:.3} s",
-        report.dataset, report.n, report.accuracy, report.macro_f1, report.seconds
-    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{}: {} samples | accuracy {:.4} | macro-F1 {:.4} | {:.3} s",
+            report.dataset, report.n, report.accuracy, report.macro_f1, report.seconds
+        );
+    }
     if let Some(path) = &args.report {
         write_json(&report, path)?;
     }

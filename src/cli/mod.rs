@@ -1,7 +1,9 @@
 //! Command-line interface (clap derive). Errors are reported by `main` as one line.
 
+mod checkpoint;
 mod common;
 mod eval;
+mod interrupt;
 mod predict;
 mod train;
 
@@ -20,7 +22,7 @@ enum Command {
     /// Train a model with the closed-form trainer.
     #[command(
         allow_negative_numbers = true,
-        after_help = "Examples:\n  ngmnn train\n  ngmnn train --data ../shared/data/att40.mat --hidden 64 --epochs 10 --report r.json\n  ngmnn train --data ../shared/data/mnist --hidden 512,256 --standardize --precision f32 --out runs/mnist"
+        after_help = "Examples:\n  ngmnn train\n  ngmnn train --data ../shared/data/att40.mat --hidden 64 --epochs 10 --report r.json --plot r.svg\n  ngmnn train --data ../shared/data/mnist --hidden 256 --targets minmax --precision f32 --out runs/mnist\n  ngmnn train --resume runs/mnist --epochs 10"
     )]
     Train(train::TrainArgs),
     /// Evaluate a saved model: accuracy and macro-F1.

@@ -1,129 +1,204 @@
-//! `ngmnn train`.
+//! `ngmnn train`: the closed-form fit, with per-epoch checkpoints (`--out`), clean Ctrl-C
+//! handling, `--resume`, a progress bar, `--plot` and `--json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use ngmnn::Precision;
 use ngmnn::data::{Dataset, Standardizer};
 use ngmnn::metrics::macro_f1;
-use ngmnn::model::{Activation, NgmnnConfig, SavedModel};
+use ngmnn::model::{Activation, Ngmnn, NgmnnConfig, SavedModel};
+use ngmnn::plot::plot_history;
 use ngmnn::report::{TrainReport, write_json};
 use ngmnn::solve::TargetMap;
-use ngmnn::train::{ClosedFormConfig, EpochRecord, Preset};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History, Preset};
+use serde::{Deserialize, Serialize};
 
+use super::checkpoint::Checkpoint;
 use super::common::{BackendArgs, DataArgs, predict};
+use super::interrupt;
+
+/// Default number of epochs.
+const DEFAULT_EPOCHS: usize = 20;
+
+/// What defines a training run (saved in checkpoints so `--resume` rebuilds the same run).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Explicit test set (same format options); otherwise a seeded stratified split, or the
+    /// t10k files of an MNIST directory.
+    #[arg(long)]
+    pub test: Option<String>,
+    /// Fraction held out for testing when no test set is given (0 disables testing).
+    #[arg(long, default_value_t = 0.3)]
+    pub test_fraction: f64,
+    /// Hidden layer widths, comma-separated (the last must be >= the number of classes).
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    pub hidden: Vec<usize>,
+    /// Ridge parameter gamma.
+    #[arg(long, default_value_t = 0.3)]
+    pub gamma: f64,
+    /// paper (reference behaviour, quirks included) or corrected.
+    #[arg(long, default_value = "paper")]
+    pub preset: Preset,
+    /// Backward-target map: softmax (reference; degenerates for n > ~10^4) or minmax.
+    #[arg(long, default_value = "softmax")]
+    pub targets: TargetMap,
+    /// Hidden activation: sigmoid or tanh.
+    #[arg(long, default_value = "sigmoid")]
+    pub activation: Activation,
+    /// Precision of the device computations: f64 (reference) or f32 (faster).
+    #[arg(long, default_value = "f64")]
+    pub precision: Precision,
+    /// Standardise features (mean 0, std 1), fitted on the training part only.
+    #[arg(long)]
+    pub standardize: bool,
+    /// Seed of the split and of the initialisation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
-    data: DataArgs,
-    /// Explicit test set (same format options); otherwise a seeded stratified split, or the
-    /// t10k files of an MNIST directory.
+    run: RunArgs,
+    /// Number of closed-form epochs (default 20; with --resume: the total to reach).
     #[arg(long)]
-    test: Option<String>,
-    /// Fraction held out for testing when no test set is given (0 disables testing).
-    #[arg(long, default_value_t = 0.3)]
-    test_fraction: f64,
-    /// Hidden layer widths, comma-separated (the last must be >= the number of classes).
-    #[arg(long, value_delimiter = ',', default_value = "64")]
-    hidden: Vec<usize>,
-    /// Number of closed-form epochs.
-    #[arg(long, default_value_t = 20)]
-    epochs: usize,
-    /// Ridge parameter gamma.
-    #[arg(long, default_value_t = 0.3)]
-    gamma: f64,
-    /// paper (reference behaviour, quirks included) or corrected.
-    #[arg(long, default_value = "paper")]
-    preset: Preset,
-    /// Backward-target map: softmax (reference; degenerates for n > ~10^4) or minmax.
-    #[arg(long, default_value = "softmax")]
-    targets: TargetMap,
-    /// Hidden activation: sigmoid or tanh.
-    #[arg(long, default_value = "sigmoid")]
-    activation: Activation,
-    /// Precision of the device computations: f64 (reference) or f32 (faster).
-    #[arg(long, default_value = "f64")]
-    precision: Precision,
-    /// Standardise features (mean 0, std 1), fitted on the training part only.
-    #[arg(long)]
-    standardize: bool,
-    /// Seed of the split and of the initialisation.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    #[command(flatten)]
-    backend: BackendArgs,
-    /// Save the model (model.bpk + model.json) into this directory.
+    epochs: Option<usize>,
+    /// Save the model (model.bpk + model.json) and a checkpoint into this directory after
+    /// every epoch.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Continue the run checkpointed in this directory from its last completed epoch (the
+    /// data and model options are taken from the checkpoint).
+    #[arg(long, conflicts_with = "out")]
+    resume: Option<PathBuf>,
     /// Write a JSON report here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Draw train/test accuracy and the objectives per epoch into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Print only the summary.
     #[arg(long)]
     quiet: bool,
+    /// Print the JSON report on stdout instead of the table (for scripts).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The data of a run, prepared: split, standardised.
+struct Prepared {
+    train: Dataset,
+    test: Option<Dataset>,
+    standardizer: Option<Standardizer>,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let device = args.backend.device()?;
-    let loaded = args.data.load()?;
-    let (mut train, test) = split(&args, loaded.data, loaded.test)?;
-    let mut test = test;
-    let standardizer = args.standardize.then(|| Standardizer::fit(&train));
-    if let Some(s) = &standardizer {
-        s.apply(&mut train)?;
-        if let Some(t) = test.as_mut() {
-            s.apply(t)?;
+    let resumed = match &args.resume {
+        Some(dir) => Some(Checkpoint::load(dir)?),
+        None => None,
+    };
+    let run = resumed
+        .as_ref()
+        .map_or_else(|| args.run.clone(), |c| c.run.clone());
+    let out = args.out.clone().or_else(|| args.resume.clone());
+    let epochs = args
+        .epochs
+        .or(resumed.as_ref().map(|c| c.epochs))
+        .unwrap_or(DEFAULT_EPOCHS);
+    let chatty = !(args.quiet || args.json);
+
+    let device = run.backend.device()?;
+    let spinner = spinner(chatty, &format!("loading {}", run.data.data));
+    let data = prepare(&run)?;
+    spinner.finish_and_clear();
+    let (train, test) = (&data.train, data.test.as_ref());
+
+    let config = NgmnnConfig::new(train.d(), run.hidden.clone(), train.n_classes())
+        .with_activation(run.activation)
+        .with_seed(run.seed);
+    let trainer = ClosedFormConfig::new()
+        .with_epochs(epochs)
+        .with_gamma(run.gamma)
+        .with_preset(run.preset)
+        .with_targets(run.targets)
+        .with_precision(run.precision);
+    trainer.check()?;
+    let (model, mut history) = match (&resumed, &args.resume) {
+        (Some(ckpt), Some(dir)) => {
+            let (_, model) = SavedModel::load(dir, &device)?;
+            (model, ckpt.history.clone())
         }
+        _ => (config.init(&device)?, History::default()),
+    };
+    let done = history.epochs.len();
+    if done >= epochs {
+        anyhow::bail!(
+            "the run already has {done} epochs; ask for more with --epochs N (N > {done})"
+        );
     }
-    let config = NgmnnConfig::new(train.d(), args.hidden.clone(), train.n_classes())
-        .with_activation(args.activation)
-        .with_seed(args.seed);
-    let model = config.init(&device)?;
-    let trainer_config = ClosedFormConfig::new()
-        .with_epochs(args.epochs)
-        .with_gamma(args.gamma)
-        .with_preset(args.preset)
-        .with_targets(args.targets)
-        .with_precision(args.precision);
-    let trainer = trainer_config.init()?;
-    if !args.quiet {
+    if chatty {
         println!(
-            "ngmnn train: {} | {} train / {} test | d = {} | {} classes | hidden {:?} | {} | {} | {}",
+            "ngmnn train: {} | {} train / {} test | d = {} | {} classes | hidden {:?} | {} | {} | {} | {}",
             train.name(),
             train.n(),
-            test.as_ref().map_or(0, Dataset::n),
+            test.map_or(0, Dataset::n),
             train.d(),
             train.n_classes(),
-            args.hidden,
-            args.backend.backend,
-            args.precision,
-            args.preset,
+            run.hidden,
+            run.backend.backend,
+            run.precision,
+            run.preset,
+            run.targets,
         );
-        println!(
-            "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
-            "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
-        );
-    }
-    let start = Instant::now();
-    let quiet = args.quiet;
-    let (model, history) = trainer.fit_with(model, &train, test.as_ref(), |r: &EpochRecord| {
-        if !quiet {
-            let test_acc = r.valid_acc.map_or("-".into(), |a| format!("{a:.4}"));
-            println!(
-                "{:>5}  {:>9.4}  {:>9}  {:>14.6e}  {:>8.3}",
-                r.epoch,
-                r.train_acc,
-                test_acc,
-                r.decision_objective(),
-                r.seconds
-            );
+        if done > 0 {
+            println!("resuming after epoch {done}");
         }
-    })?;
-    let total = start.elapsed().as_secs_f64();
-    let final_f1 = match &test {
+    }
+
+    interrupt::install()?;
+    let start = Instant::now();
+    let mut fit = ClosedFormFit::new(trainer.clone(), &model, train, test)?.with_epochs_done(done);
+    history.setup_seconds += start.elapsed().as_secs_f64();
+    let bar = progress(chatty, done, epochs);
+    if chatty {
+        bar.suspend(|| {
+            println!(
+                "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
+                "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
+            )
+        });
+    }
+    let mut model = model;
+    let mut interrupted = false;
+    while history.epochs.len() < epochs {
+        if interrupt::requested() {
+            interrupted = true;
+            break;
+        }
+        let record = fit.epoch()?;
+        if chatty {
+            bar.suspend(|| println!("{}", row(&record)));
+        }
+        bar.inc(1);
+        history.epochs.push(record);
+        model = fit.write_into(model)?;
+        if let Some(dir) = &out {
+            save(
+                dir, &run, &config, &data, &trainer, &model, &history, epochs,
+            )?;
+        }
+    }
+    bar.finish_and_clear();
+
+    let final_f1 = match test {
         Some(t) => Some(macro_f1(
             &predict(&model, t, &device)?,
             t.labels(),
@@ -131,9 +206,126 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let report = report(&run, &data, trainer, &history, final_f1);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", summary(&history, final_f1));
+    }
+    if let Some(path) = &args.report {
+        write_json(&report, path).with_context(|| format!("writing {}", path.display()))?;
+        if chatty {
+            println!("report written to {}", path.display());
+        }
+    }
+    if let Some(path) = &args.plot {
+        plot_history(&history, &format!("ngmnn: {}", train.name()), path)?;
+        if chatty {
+            println!("plot written to {}", path.display());
+        }
+    }
+    if interrupted {
+        let k = history.epochs.len();
+        match &out {
+            Some(dir) => eprintln!(
+                "interrupted after epoch {k} of {epochs}: the model of epoch {k} is saved in {0}; \
+                 continue with `ngmnn train --resume {0}`",
+                dir.display()
+            ),
+            None => eprintln!("interrupted after epoch {k} of {epochs} (no --out: nothing saved)"),
+        }
+        std::process::exit(interrupt::INTERRUPTED_EXIT);
+    }
+    if let (Some(dir), true) = (&out, chatty) {
+        println!("model saved to {}", dir.display());
+    }
+    Ok(())
+}
+
+/// Load the data and build the run's training/test parts (deterministic in `run`).
+fn prepare(run: &RunArgs) -> anyhow::Result<Prepared> {
+    let loaded = run.data.load()?;
+    let (mut train, mut test) = split(run, loaded.data, loaded.test)?;
+    let standardizer = run.standardize.then(|| Standardizer::fit(&train));
+    if let Some(s) = &standardizer {
+        s.apply(&mut train)?;
+        if let Some(t) = test.as_mut() {
+            s.apply(t)?;
+        }
+    }
+    Ok(Prepared {
+        train,
+        test,
+        standardizer,
+    })
+}
+
+/// Training and test parts: an explicit test file, the source's own test part, a seeded
+/// stratified split, or no test set (`--test-fraction 0`).
+fn split(
+    run: &RunArgs,
+    data: Dataset,
+    own_test: Option<Dataset>,
+) -> anyhow::Result<(Dataset, Option<Dataset>)> {
+    let test = match &run.test {
+        Some(path) => Some(run.data.load_other(path)?.data),
+        None => own_test,
+    };
+    if let Some(test) = test {
+        let test = test
+            .with_classes(data.classes())
+            .context("matching test classes to training classes")?;
+        return Ok((data, Some(test)));
+    }
+    if run.test_fraction == 0.0 {
+        return Ok((data, None));
+    }
+    let (train, test) = data.stratified_split(run.test_fraction, run.seed)?;
+    Ok((train, Some(test)))
+}
+
+/// Write the model, its description and the checkpoint (each file atomically).
+#[allow(clippy::too_many_arguments)]
+fn save(
+    dir: &Path,
+    run: &RunArgs,
+    config: &NgmnnConfig,
+    data: &Prepared,
+    trainer: &ClosedFormConfig,
+    model: &Ngmnn,
+    history: &History,
+    epochs: usize,
+) -> anyhow::Result<()> {
+    let mut saved = SavedModel::new(config.clone(), data.train.classes().to_vec());
+    saved.standardizer = data.standardizer.clone();
+    saved.trainer = Some(trainer.clone());
+    saved
+        .save(model, dir)
+        .with_context(|| format!("saving the model to {}", dir.display()))?;
+    Checkpoint {
+        run: run.clone(),
+        epochs,
+        history: history.clone(),
+    }
+    .save(dir)
+}
+
+fn row(r: &EpochRecord) -> String {
+    format!(
+        "{:>5}  {:>9.4}  {:>9}  {:>14.6e}  {:>8.3}",
+        r.epoch,
+        r.train_acc,
+        fmt_opt(r.valid_acc),
+        r.decision_objective(),
+        r.seconds
+    )
+}
+
+fn summary(history: &History, final_f1: Option<f64>) -> String {
     let last = history.last().expect("at least one epoch");
     let best = history.best_valid();
-    println!(
+    let epoch_seconds: f64 = history.epochs.iter().map(|r| r.seconds).sum();
+    format!(
         "final: train acc {:.4} | test acc {} | best test acc {} | test macro-F1 {} | {:.2} s ({:.2} s setup, {:.3} s/epoch)",
         last.train_acc,
         fmt_opt(last.valid_acc),
@@ -143,72 +335,67 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             b.epoch
         )),
         fmt_opt(final_f1),
-        total,
+        history.total_seconds(),
         history.setup_seconds,
-        (total - history.setup_seconds) / history.epochs.len() as f64,
-    );
-    if let Some(dir) = &args.out {
-        let mut saved = SavedModel::new(config, train.classes().to_vec());
-        saved.standardizer = standardizer;
-        saved.trainer = Some(trainer_config.clone());
-        saved
-            .save(&model, dir)
-            .with_context(|| format!("saving the model to {}", dir.display()))?;
-        println!("model saved to {}", dir.display());
+        epoch_seconds / history.epochs.len() as f64,
+    )
+}
+
+fn report(
+    run: &RunArgs,
+    data: &Prepared,
+    trainer: ClosedFormConfig,
+    history: &History,
+    f1: Option<f64>,
+) -> TrainReport {
+    let last = history.last().expect("at least one epoch");
+    let best = history.best_valid();
+    TrainReport {
+        dataset: run.data.data.clone(),
+        n_train: data.train.n(),
+        n_test: data.test.as_ref().map_or(0, Dataset::n),
+        d: data.train.d(),
+        classes: data.train.n_classes(),
+        hidden: run.hidden.clone(),
+        backend: run.backend.backend.to_string(),
+        seed: run.seed,
+        standardize: run.standardize,
+        trainer,
+        epochs: TrainReport::epochs_from(history),
+        final_test_acc: last.valid_acc,
+        best_test_acc: best.and_then(|b| b.valid_acc),
+        best_epoch: best.map(|b| b.epoch),
+        final_test_macro_f1: f1,
+        setup_seconds: history.setup_seconds,
+        total_seconds: history.total_seconds(),
     }
-    if let Some(path) = &args.report {
-        let report = TrainReport {
-            dataset: args.data.data.clone(),
-            n_train: train.n(),
-            n_test: test.as_ref().map_or(0, Dataset::n),
-            d: train.d(),
-            classes: train.n_classes(),
-            hidden: args.hidden.clone(),
-            backend: args.backend.backend.to_string(),
-            seed: args.seed,
-            standardize: args.standardize,
-            trainer: trainer_config,
-            epochs: TrainReport::epochs_from(&history),
-            final_test_acc: last.valid_acc,
-            best_test_acc: best.and_then(|b| b.valid_acc),
-            best_epoch: best.map(|b| b.epoch),
-            final_test_macro_f1: final_f1,
-            setup_seconds: history.setup_seconds,
-            total_seconds: total,
-        };
-        write_json(&report, path).with_context(|| format!("writing {}", path.display()))?;
-        println!("report written to {}", path.display());
-    }
-    Ok(())
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |a| format!("{a:.4}"))
 }
 
-/// Training and test parts: an explicit test file, the source's own test part, a seeded
-/// stratified split, or no test set (`--test-fraction 0`).
-fn split(
-    args: &TrainArgs,
-    data: Dataset,
-    own_test: Option<Dataset>,
-) -> anyhow::Result<(Dataset, Option<Dataset>)> {
-    if let Some(path) = &args.test {
-        let test = args.data.load_other(path)?.data;
-        let test = test
-            .with_classes(data.classes())
-            .context("matching test classes to training classes")?;
-        return Ok((data, Some(test)));
+/// An epoch progress bar with ETA on stderr; hidden when stderr is not a terminal or output
+/// is quiet.
+fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
     }
-    if let Some(test) = own_test {
-        let test = test
-            .with_classes(data.classes())
-            .context("matching test classes to training classes")?;
-        return Ok((data, Some(test)));
+    let bar = ProgressBar::new(total as u64).with_position(done as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} epoch {pos}/{len} · {elapsed_precise} elapsed · ETA {eta}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+fn spinner(show: bool, message: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
     }
-    if args.test_fraction == 0.0 {
-        return Ok((data, None));
-    }
-    let (train, test) = data.stratified_split(args.test_fraction, args.seed)?;
-    Ok((train, Some(test)))
+    let s = ProgressBar::new_spinner().with_message(message.to_owned());
+    s.enable_steady_tick(std::time::Duration::from_millis(120));
+    s
 }

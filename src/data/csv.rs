@@ -11,7 +11,8 @@ use super::load::read_maybe_gz;
 use crate::error::{NgmnnError, Result};
 
 /// Which column holds the labels.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LabelColumn {
     /// The last column (default).
     #[default]

@@ -13,7 +13,8 @@ use super::{
 use crate::error::{NgmnnError, Result};
 
 /// A data file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DataFormat {
     /// MATLAB v5 `.mat` with `X` and `Y`.
     Mat,

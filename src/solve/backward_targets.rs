@@ -81,6 +81,26 @@ pub fn backward_step(
     activation.inverse(map.apply(a, clip))
 }
 
+/// [`backward_step`], also counting the entries the map put at the clip bounds (saturated
+/// targets), as a one-element tensor (read it when needed; no host round trip here).
+pub fn backward_step_counted(
+    latent: Tensor<2>,
+    layer: &LayerParams,
+    activation: Activation,
+    map: TargetMap,
+    clip: f64,
+) -> (Tensor<2>, Tensor<1>) {
+    let a = (latent - layer.b.clone().unsqueeze::<2>()).matmul(layer.w.clone().transpose());
+    let s = map.apply(a, clip);
+    let saturated = s
+        .clone()
+        .lower_equal_elem(clip)
+        .bool_or(s.clone().greater_equal_elem(1.0 - clip))
+        .float()
+        .sum();
+    (activation.inverse(s), saturated)
+}
+
 /// Targets for the layer just below `layers_above` (ordered bottom to top, the last being the
 /// decision layer), walking down from the labels `y`.
 ///

@@ -17,7 +17,7 @@ pub mod slack;
 pub mod stiefel;
 
 pub use adaptive_weights::{AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights};
-pub use backward_targets::{TargetMap, backward_step, backward_targets};
+pub use backward_targets::{TargetMap, backward_step, backward_step_counted, backward_targets};
 pub use decision_layer::{DecisionOptions, DecisionOutcome, decision_layer, decision_objective};
 pub use ridge::{RidgeSolution, RidgeSystem, ridge};
 pub use slack::{slack, slack_targets};

@@ -25,7 +25,7 @@ use crate::error::{NgmnnError, Result};
 use crate::linalg::scalar;
 use crate::model::{Activation, Activations, LayerParams, Ngmnn, forward_layers};
 use crate::solve::adaptive_weights::MIN_SAMPLES;
-use crate::solve::{DecisionOptions, RidgeSystem, backward_step, decision_layer, ridge};
+use crate::solve::{DecisionOptions, RidgeSystem, backward_step_counted, decision_layer, ridge};
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
 #[derive(Debug, Clone)]
@@ -183,15 +183,19 @@ impl ClosedFormFit {
         self.params[top] = outcome.params;
         // Hidden layers top-down: targets (§2) through the updated layers above, then ridge (§1).
         let mut ridge_objectives = vec![0.0; top];
+        let mut saturated = vec![0.0; top];
         let mut latent = self.y.clone();
         for l in (0..top).rev() {
-            latent = backward_step(
+            let (next, count) = backward_step_counted(
                 latent,
                 &self.params[l + 1],
                 self.activation,
                 self.config.targets,
                 self.config.clip,
             );
+            latent = next;
+            let [n, d] = latent.dims();
+            saturated[l] = scalar(count, "saturated targets")? / (n * d) as f64;
             let solution = if l == 0 {
                 self.layer1.solve(&self.x, latent.clone())?
             } else {
@@ -217,6 +221,7 @@ impl ClosedFormFit {
             valid_acc,
             decision_objectives: outcome.objectives,
             ridge_objectives,
+            saturated_targets: saturated,
             seconds: start.elapsed().as_secs_f64(),
         })
     }
@@ -229,6 +234,12 @@ impl ClosedFormFit {
     /// Epochs run so far.
     pub fn epochs_done(&self) -> usize {
         self.epoch
+    }
+
+    /// Continue the epoch numbering from `epochs` (resuming a fit from a checkpoint).
+    pub fn with_epochs_done(mut self, epochs: usize) -> Self {
+        self.epoch = epochs;
+        self
     }
 
     /// Copy the current parameters into `model` (cast to the model's dtype, same param ids).

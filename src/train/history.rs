@@ -15,6 +15,11 @@ pub struct EpochRecord {
     pub decision_objectives: Vec<f64>,
     /// Ridge objective of each hidden layer, bottom to top (spec §1).
     pub ridge_objectives: Vec<f64>,
+    /// Fraction of each hidden layer's backward targets that sat at the clip bounds
+    /// (`clip` or `1 - clip`), bottom to top (spec §2). Near 1 the targets carry no
+    /// information (e.g. the column softmax at large n).
+    #[serde(default)]
+    pub saturated_targets: Vec<f64>,
     /// Wall-clock seconds of the epoch (solves and the forward pass for the metrics).
     pub seconds: f64,
 }

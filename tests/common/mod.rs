@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod matv5;
+
 use std::path::PathBuf;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};

@@ -1,0 +1,175 @@
+//! SVG plots of a fit's history: accuracy per epoch (train and test/validation), the
+//! decision-layer objective, and each hidden layer's ridge objective. Written atomically.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::{NgmnnError, Result};
+use crate::model::write_atomic;
+use crate::train::History;
+
+fn plot_err(e: impl std::fmt::Display) -> NgmnnError {
+    NgmnnError::Plot(e.to_string())
+}
+
+/// Draw `history` into an SVG file at `path`.
+///
+/// # Errors
+/// [`NgmnnError::Plot`] if the history is empty or drawing fails, [`NgmnnError::Io`] if the
+/// file cannot be written.
+pub fn plot_history(history: &History, title: &str, path: &Path) -> Result<()> {
+    if history.epochs.is_empty() {
+        return Err(plot_err("no epochs to plot"));
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 900)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(plot_err)?;
+        let panels = root.split_evenly((3, 1));
+        let epochs = history.epochs.len() as f64;
+        let x_range = 0.5..epochs + 0.5;
+
+        // Accuracy.
+        let mut chart = ChartBuilder::on(&panels[0])
+            .margin(12)
+            .caption("accuracy", ("sans-serif", 16))
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x_range.clone(), 0.0..1.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(plot_err)?;
+        let train: Vec<(f64, f64)> = history
+            .epochs
+            .iter()
+            .map(|r| (r.epoch as f64, r.train_acc))
+            .collect();
+        series(&mut chart, train, BLUE, "train")?;
+        let valid: Vec<(f64, f64)> = history
+            .epochs
+            .iter()
+            .filter_map(|r| r.valid_acc.map(|a| (r.epoch as f64, a)))
+            .collect();
+        if !valid.is_empty() {
+            series(&mut chart, valid, RED, "test")?;
+        }
+        legend(&mut chart)?;
+
+        // Decision-layer objective.
+        let dec: Vec<(f64, f64)> = history
+            .epochs
+            .iter()
+            .map(|r| (r.epoch as f64, r.decision_objective()))
+            .collect();
+        let mut chart = ChartBuilder::on(&panels[1])
+            .margin(12)
+            .caption("decision-layer objective (§3)", ("sans-serif", 16))
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x_range.clone(), padded(dec.iter().map(|p| p.1)))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(plot_err)?;
+        series(&mut chart, dec, BLACK, "objective")?;
+
+        // Ridge objectives, one line per hidden layer.
+        let layers = history.epochs[0].ridge_objectives.len();
+        let all = history
+            .epochs
+            .iter()
+            .flat_map(|r| r.ridge_objectives.iter().copied());
+        let mut chart = ChartBuilder::on(&panels[2])
+            .margin(12)
+            .caption("ridge objective per hidden layer (§1)", ("sans-serif", 16))
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x_range, padded(all))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(plot_err)?;
+        for l in 0..layers {
+            let pts: Vec<(f64, f64)> = history
+                .epochs
+                .iter()
+                .filter_map(|r| r.ridge_objectives.get(l).map(|&o| (r.epoch as f64, o)))
+                .collect();
+            series(
+                &mut chart,
+                pts,
+                Palette99::pick(l).to_rgba(),
+                &format!("layer {}", l + 1),
+            )?;
+        }
+        if layers > 0 {
+            legend(&mut chart)?;
+        }
+        root.present().map_err(plot_err)?;
+    }
+    write_atomic(path, svg.as_bytes())
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+fn series<C: Color>(
+    chart: &mut Chart<'_, '_>,
+    pts: Vec<(f64, f64)>,
+    color: C,
+    label: &str,
+) -> Result<()> {
+    let style = color.stroke_width(2);
+    let legend_style = style;
+    chart
+        .draw_series(LineSeries::new(pts.clone(), style))
+        .map_err(plot_err)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], legend_style));
+    chart
+        .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, style.filled())))
+        .map_err(plot_err)?;
+    Ok(())
+}
+
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(plot_err)
+}
+
+/// A y range covering `values` with 5% padding (a flat series gets a unit-wide range).
+fn padded(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return 0.0..1.0;
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9 * hi.abs().max(1.0));
+    if hi - lo < 1e-12 {
+        return lo - 0.5..hi + 0.5;
+    }
+    lo - pad..hi + pad
+}

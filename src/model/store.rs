@@ -100,7 +100,11 @@ impl SavedModel {
         Ok((saved, model))
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Check the description is consistent (architecture rules, class count, standardiser width).
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidArchitecture`] or [`NgmnnError::ShapeMismatch`].
+    pub fn validate(&self) -> Result<()> {
         self.config.check()?;
         if self.classes.len() != self.config.n_classes {
             return Err(NgmnnError::ShapeMismatch(format!(

@@ -1,0 +1,14 @@
+//! CSV loader: any bytes give a dataset or a typed error, never a panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use ngmnn::data::{CsvOptions, LabelColumn, parse_csv};
+
+fuzz_target!(|data: &[u8]| {
+    for label in [LabelColumn::Last, LabelColumn::First, LabelColumn::Index(1)] {
+        let opts = CsvOptions { label, ..CsvOptions::default() };
+        if let Ok(ds) = parse_csv(data, "fuzz", &opts) {
+            assert_eq!(ds.features().len(), ds.n() * ds.d());
+            assert!(ds.features().iter().all(|v| v.is_finite()));
+        }
+    }
+});

@@ -388,6 +388,7 @@ fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
         )
         .expect("valid template"),
     );
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
     bar
 }
 

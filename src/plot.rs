@@ -32,19 +32,7 @@ pub fn plot_history(history: &History, title: &str, path: &Path) -> Result<()> {
         let x_range = 0.5..epochs + 0.5;
 
         // Accuracy.
-        let mut chart = ChartBuilder::on(&panels[0])
-            .margin(12)
-            .caption("accuracy", ("sans-serif", 16))
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(x_range.clone(), 0.0..1.0)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = panel(&panels[0], "accuracy", x_range.clone(), 0.0..1.0)?;
         let train: Vec<(f64, f64)> = history
             .epochs
             .iter()
@@ -67,19 +55,12 @@ pub fn plot_history(history: &History, title: &str, path: &Path) -> Result<()> {
             .iter()
             .map(|r| (r.epoch as f64, r.decision_objective()))
             .collect();
-        let mut chart = ChartBuilder::on(&panels[1])
-            .margin(12)
-            .caption("decision-layer objective (§3)", ("sans-serif", 16))
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(x_range.clone(), padded(dec.iter().map(|p| p.1)))
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = panel(
+            &panels[1],
+            "decision-layer objective (§3)",
+            x_range.clone(),
+            padded(dec.iter().map(|p| p.1)),
+        )?;
         series(&mut chart, dec, BLACK, "objective")?;
 
         // Ridge objectives, one line per hidden layer.
@@ -88,19 +69,12 @@ pub fn plot_history(history: &History, title: &str, path: &Path) -> Result<()> {
             .epochs
             .iter()
             .flat_map(|r| r.ridge_objectives.iter().copied());
-        let mut chart = ChartBuilder::on(&panels[2])
-            .margin(12)
-            .caption("ridge objective per hidden layer (§1)", ("sans-serif", 16))
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(x_range, padded(all))
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = panel(
+            &panels[2],
+            "ridge objective per hidden layer (§1)",
+            x_range,
+            padded(all),
+        )?;
         for l in 0..layers {
             let pts: Vec<(f64, f64)> = history
                 .epochs
@@ -145,6 +119,36 @@ fn series<C: Color>(
         .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, style.filled())))
         .map_err(plot_err)?;
     Ok(())
+}
+
+/// One panel: caption, epoch axis, y range, mesh.
+fn panel<'a, 'b: 'a>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .caption(caption, ("sans-serif", 16))
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x, y)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_label_formatter(&|x| {
+            // Epochs are integers: label only the integral ticks.
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(plot_err)?;
+    Ok(chart)
 }
 
 fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {

@@ -66,6 +66,11 @@ impl TargetMap {
     }
 }
 
+/// The low-rank pre-image `A = (latent - 1 b^T) W^T` through `layer` (spec §2).
+fn pre_image(latent: Tensor<2>, layer: &LayerParams) -> Tensor<2> {
+    (latent - layer.b.clone().unsqueeze::<2>()).matmul(layer.w.clone().transpose())
+}
+
 /// One step down through `layer` (spec §2).
 ///
 /// # Shapes
@@ -77,7 +82,7 @@ pub fn backward_step(
     map: TargetMap,
     clip: f64,
 ) -> Tensor<2> {
-    let a = (latent - layer.b.clone().unsqueeze::<2>()).matmul(layer.w.clone().transpose());
+    let a = pre_image(latent, layer);
     activation.inverse(map.apply(a, clip))
 }
 
@@ -90,7 +95,7 @@ pub fn backward_step_counted(
     map: TargetMap,
     clip: f64,
 ) -> (Tensor<2>, Tensor<1>) {
-    let a = (latent - layer.b.clone().unsqueeze::<2>()).matmul(layer.w.clone().transpose());
+    let a = pre_image(latent, layer);
     let s = map.apply(a, clip);
     let saturated = s
         .clone()

@@ -25,8 +25,12 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+#[cfg(feature = "train")]
+pub mod compare;
 pub mod data;
 pub mod error;
+#[cfg(feature = "train")]
+pub mod learner;
 pub mod linalg;
 pub mod metrics;
 pub mod model;

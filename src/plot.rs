@@ -96,6 +96,65 @@ pub fn plot_history(history: &History, title: &str, path: &Path) -> Result<()> {
     write_atomic(path, svg.as_bytes())
 }
 
+/// Draw learning curves (`(name, [(seconds, test accuracy)])`) into an SVG file at `path`, with
+/// an optional horizontal line at `target`.
+///
+/// # Errors
+/// [`NgmnnError::Plot`] if there is nothing to plot or drawing fails, [`NgmnnError::Io`] if
+/// the file cannot be written.
+pub fn plot_curves(
+    curves: &[(String, Vec<(f64, f64)>)],
+    target: Option<f64>,
+    title: &str,
+    path: &Path,
+) -> Result<()> {
+    let t_max = curves
+        .iter()
+        .flat_map(|(_, pts)| pts.iter().map(|p| p.0))
+        .filter(|t| t.is_finite())
+        .fold(0.0f64, f64::max);
+    if t_max <= 0.0 {
+        return Err(plot_err("no points to plot"));
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 540)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(plot_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(16)
+            .x_label_area_size(36)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..t_max * 1.05, 0.0..1.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("wall-clock seconds")
+            .y_desc("test accuracy")
+            .draw()
+            .map_err(plot_err)?;
+        if let Some(t) = target.filter(|t| t.is_finite()) {
+            let style = BLACK.mix(0.5).stroke_width(1);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, t), (t_max * 1.05, t)],
+                    6,
+                    4,
+                    style,
+                ))
+                .map_err(plot_err)?
+                .label(format!("target {t:.4}"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
+        for (i, (name, pts)) in curves.iter().enumerate() {
+            series(&mut chart, pts.clone(), Palette99::pick(i).to_rgba(), name)?;
+        }
+        legend(&mut chart)?;
+        root.present().map_err(plot_err)?;
+    }
+    write_atomic(path, svg.as_bytes())
+}
+
 type Chart<'a, 'b> = ChartContext<
     'a,
     SVGBackend<'b>,

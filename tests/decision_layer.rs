@@ -6,7 +6,7 @@ mod common;
 use burn::tensor::{DType, Tensor};
 use common::*;
 use faer::Mat;
-use ngmnn::linalg::{SymInvSqrt, procrustes};
+use ngmnn::linalg::{SymInvSqrt, procrustes, procrustes_near};
 use ngmnn::model::{LayerParams, NgmnnConfig};
 use ngmnn::solve::{
     AlphaIndex, DecisionOptions, adaptive_weights, decision_layer, slack, stiefel_update,
@@ -56,6 +56,7 @@ fn stiefel_step_satisfies_the_constraint_on_the_host() {
         &tensor(&zt, &device, DType::F64),
         &tensor_vec(&alpha, &device, DType::F64),
         GAMMA,
+        None,
     )
     .unwrap();
     let wsw = step.w.transpose() * &step.s * &step.w;
@@ -73,7 +74,7 @@ fn stiefel_step_satisfies_the_constraint_on_the_device_in_f32() {
         tensor(&h, &device, DType::F32),
         tensor_vec(&alpha, &device, DType::F32),
     );
-    let step = stiefel_update(&hd, &tensor(&zt, &device, DType::F32), &ad, GAMMA).unwrap();
+    let step = stiefel_update(&hd, &tensor(&zt, &device, DType::F32), &ad, GAMMA, None).unwrap();
     // S recomputed on the device in f32, independently of the solver.
     let u = (ad.clone() / ad.clone().sum()).unsqueeze::<2>();
     let hc = hd.clone() - u.matmul(hd);
@@ -96,6 +97,7 @@ fn procrustes_step_beats_random_feasible_weights() {
         &tensor(&zt, &device, DType::F64),
         &tensor_vec(&alpha, &device, DType::F64),
         GAMMA,
+        None,
     )
     .unwrap();
     let best = c_step_loss(&h, &zt, &alpha, &step.w);
@@ -334,4 +336,70 @@ fn simplex_weights_minimise_the_weighted_loss_for_a_fixed_lambda() {
     for (a, b) in adaptive.iter().zip(&again) {
         assert!((a - b).abs() < 1e-12);
     }
+}
+
+/// A rank-deficient Procrustes input (rank c - 1, as when `Zt` has no slack): the tie-break
+/// keeps the optimum, stays orthonormal, and picks the maximiser nearest the reference.
+#[test]
+fn procrustes_tie_break_keeps_the_optimum_and_follows_the_reference() {
+    let a = random_mat(K, C, 7);
+    // Remove the component along the all-ones output direction: rank C - 1.
+    let ones = Mat::from_fn(C, 1, |_, _| 1.0 / (C as f64).sqrt());
+    let b = &a - &a * &ones * ones.transpose();
+    let free = procrustes(&b).unwrap();
+    let reference = random_mat(K, C, 8);
+    let near = procrustes_near(&b, Some(&reference)).unwrap();
+    let trace = |q: &Mat<f64>| (0..C).map(|j| (q.transpose() * &b)[(j, j)]).sum::<f64>();
+    assert!((trace(&near) - trace(&free)).abs() < 1e-10 * trace(&free).abs());
+    assert!(max_diff(&(near.transpose() * &near), &Mat::identity(C, C)) < 1e-10);
+    let dist = |q: &Mat<f64>| (q - &reference).norm_l2();
+    assert!(
+        dist(&near) <= dist(&free) + 1e-12,
+        "{} > {}",
+        dist(&near),
+        dist(&free)
+    );
+    // Following a reference that is itself a maximiser returns it.
+    let again = procrustes_near(&b, Some(&near)).unwrap();
+    assert!(max_diff(&again, &near) < 1e-10);
+    // A full-rank input has one maximiser: the reference changes nothing.
+    let full = procrustes_near(&a, Some(&reference)).unwrap();
+    assert!(max_diff(&full, &procrustes(&a).unwrap()) < 1e-12);
+}
+
+/// The decision layer is a function of the set of samples, not of their order (the tie-break
+/// above removes the SVD's arbitrary pick when `C` is rank-deficient). On the digits with a
+/// fresh network (no slack yet) the SVD's own pick differs by ~1 between the two orders.
+#[test]
+fn decision_layer_does_not_depend_on_sample_order() {
+    let device = device();
+    let data = ngmnn::data::digits();
+    let reversed: Vec<usize> = (0..data.n()).rev().collect();
+    let model = NgmnnConfig::new(data.d(), vec![32], data.n_classes())
+        .with_seed(3)
+        .init(&device)
+        .unwrap();
+    let params: Vec<LayerParams> = model
+        .layer_params()
+        .into_iter()
+        .map(|p| LayerParams {
+            w: p.w.cast(DType::F64),
+            b: p.b.cast(DType::F64),
+        })
+        .collect();
+    let opts = ClosedFormConfig::new().decision_options();
+    let solve = |d: &ngmnn::data::Dataset| {
+        let x = d.features_tensor(&device, DType::F64);
+        let h = ngmnn::model::forward_layers(x, &params, model.activation).inputs[1].clone();
+        decision_layer(
+            &h,
+            &d.one_hot_tensor(&device, DType::F64),
+            &params[1],
+            &opts,
+        )
+        .unwrap()
+        .w
+    };
+    let (a, b) = (solve(&data), solve(&data.subset(&reversed, "reversed")));
+    assert!(max_diff(&a, &b) < 1e-8, "W differs by {}", max_diff(&a, &b));
 }

@@ -87,9 +87,6 @@ pub fn prepare_for_model(
 }
 
 /// Predicted class index per sample.
-pub fn predict(model: &Ngmnn, data: &Dataset, device: &Device) -> anyhow::Result<Vec<usize>> {
-    let x = data.features_tensor(device, model.decision.weight.val().dtype());
-    let pred = model.predict(x).into_data().try_into_vec_as::<i64>();
-    let pred = pred.map_err(|e| anyhow::anyhow!("reading predictions: {e:?}"))?;
-    Ok(pred.into_iter().map(|p| p as usize).collect())
+pub fn predict(model: &Ngmnn, data: &Dataset, _device: &Device) -> anyhow::Result<Vec<usize>> {
+    Ok(model.predict_dataset(data)?)
 }

@@ -2,6 +2,8 @@
 
 mod checkpoint;
 mod common;
+#[cfg(feature = "train")]
+mod compare;
 mod eval;
 mod interrupt;
 mod predict;
@@ -35,6 +37,13 @@ enum Command {
         after_help = "Example:\n  ngmnn predict --model runs/digits --data builtin --output preds.csv"
     )]
     Predict(predict::PredictArgs),
+    #[cfg(feature = "train")]
+    /// Compare the closed-form trainer with SGD and Adam on the same model, data and backend.
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  ngmnn compare --data builtin\n  ngmnn compare --data ../shared/data/att40.mat --hidden 64 --epochs 10 --gradient-epochs 50 --plot att40.svg --report att40.json\n  ngmnn compare --data ../shared/data/mnist --hidden 256 --targets minmax --precision f32 --epochs 3 --gradient-epochs 5 --trainers closed-form,adam"
+    )]
+    Compare(compare::CompareArgs),
 }
 
 /// Run a parsed command line.
@@ -43,5 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        #[cfg(feature = "train")]
+        Command::Compare(a) => compare::run(a),
     }
 }

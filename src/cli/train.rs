@@ -94,10 +94,10 @@ pub struct TrainArgs {
 }
 
 /// The data of a run, prepared: split, standardised.
-struct Prepared {
-    train: Dataset,
-    test: Option<Dataset>,
-    standardizer: Option<Standardizer>,
+pub(super) struct Prepared {
+    pub(super) train: Dataset,
+    pub(super) test: Option<Dataset>,
+    pub(super) standardizer: Option<Standardizer>,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -243,7 +243,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 /// Load the data and build the run's training/test parts (deterministic in `run`).
-fn prepare(run: &RunArgs) -> anyhow::Result<Prepared> {
+pub(super) fn prepare(run: &RunArgs) -> anyhow::Result<Prepared> {
     let loaded = run.data.load()?;
     let (mut train, mut test) = split(run, loaded.data, loaded.test)?;
     let standardizer = run.standardize.then(|| Standardizer::fit(&train));
@@ -392,7 +392,7 @@ fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
     bar
 }
 
-fn spinner(show: bool, message: &str) -> ProgressBar {
+pub(super) fn spinner(show: bool, message: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }

@@ -121,6 +121,10 @@ impl SymInvSqrt {
     }
 }
 
+/// Relative size (to the largest) below which a singular value of the Procrustes input is
+/// treated as zero, i.e. the maximiser is not unique along that direction.
+pub const PROCRUSTES_RANK_TOL: f64 = 1e-9;
+
 /// Orthogonal Procrustes: the `Q` with orthonormal columns maximising `tr(Q^T B)`.
 ///
 /// ```text
@@ -133,12 +137,55 @@ impl SymInvSqrt {
 /// # Errors
 /// [`NgmnnError::Numerical`] if the SVD does not converge; [`NgmnnError::NonFinite`] for NaN.
 pub fn procrustes(b: &Mat<f64>) -> Result<Mat<f64>> {
+    procrustes_near(b, None)
+}
+
+/// [`procrustes`] with a tie-break: when `B` is rank-deficient (rank `r < c`) every
+/// `Q = U_r V_r^T + Q_0 V_0^T` with `Q_0` orthonormal and orthogonal to `U_r` is a maximiser,
+/// and the SVD's own completion `Q_0 = U_0` is arbitrary (it moves with rounding, so with the
+/// order of the samples). With a `reference` `P` (`[k, c]`), `Q_0` is the one closest to `P`
+/// among them: the polar factor of `(I - U_r U_r^T) P V_0`. The objective `tr(Q^T B)` is the
+/// same; only the choice among equal optima becomes a continuous function of the data.
+///
+/// # Errors
+/// As [`procrustes`].
+pub fn procrustes_near(b: &Mat<f64>, reference: Option<&Mat<f64>>) -> Result<Mat<f64>> {
     ensure_finite(b, "Procrustes input")?;
-    let svd = b.thin_svd().map_err(|e| NgmnnError::Numerical {
+    let svd_err = |e| NgmnnError::Numerical {
         context: "decision layer (Procrustes SVD)",
         reason: format!("{e:?}"),
-    })?;
-    let q = svd.U() * svd.V().transpose();
+    };
+    let svd = b.thin_svd().map_err(svd_err)?;
+    let (u, v) = (svd.U(), svd.V());
+    let q = u * v.transpose();
+    ensure_finite(&q, "Procrustes solution")?;
+    let Some(p) = reference else {
+        return Ok(q);
+    };
+    let c = b.ncols();
+    let sigma: Vec<f64> = (0..c).map(|i| svd.S().column_vector()[i]).collect();
+    let largest = sigma.iter().copied().fold(0.0, f64::max);
+    let (kept, null): (Vec<usize>, Vec<usize>) =
+        (0..c).partition(|&i| sigma[i] > PROCRUSTES_RANK_TOL * largest);
+    if null.is_empty() || kept.is_empty() || p.nrows() != b.nrows() || p.ncols() != c {
+        return Ok(q);
+    }
+    let k = b.nrows();
+    let ur = Mat::from_fn(k, kept.len(), |i, j| u[(i, kept[j])]);
+    let vr = Mat::from_fn(c, kept.len(), |i, j| v[(i, kept[j])]);
+    let v0 = Mat::from_fn(c, null.len(), |i, j| v[(i, null[j])]);
+    let pv = p * &v0;
+    let projected = &pv - &ur * (ur.transpose() * &pv);
+    let polar = projected.thin_svd().map_err(svd_err)?;
+    let smallest = (0..null.len())
+        .map(|i| polar.S().column_vector()[i])
+        .fold(f64::INFINITY, f64::min);
+    if smallest.is_nan() || smallest <= PROCRUSTES_RANK_TOL * largest.max(f64::MIN_POSITIVE) {
+        // The reference says nothing about some null direction: keep the SVD's completion.
+        return Ok(q);
+    }
+    let q0 = polar.U() * polar.V().transpose();
+    let q = &ur * vr.transpose() + &q0 * v0.transpose();
     ensure_finite(&q, "Procrustes solution")?;
     Ok(q)
 }

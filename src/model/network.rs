@@ -154,6 +154,28 @@ impl Ngmnn {
         self.forward_activations(x).logits.argmax(1).squeeze_dim(1)
     }
 
+    /// Predicted class index for every row of `data` (uploaded in the model's dtype).
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if `data` has another number of features.
+    pub fn predict_dataset(&self, data: &crate::data::Dataset) -> Result<Vec<usize>> {
+        if data.d() != self.d_input() {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "the data has {} features but the model expects {}",
+                data.d(),
+                self.d_input()
+            )));
+        }
+        let device = self.decision.weight.device();
+        let x = data.features_tensor(&device, self.decision.weight.val().dtype());
+        let pred = self.predict(x).into_data().try_into_vec_as::<i64>();
+        let pred = pred.map_err(|e| NgmnnError::Numerical {
+            context: "predict",
+            reason: format!("reading predictions: {e:?}"),
+        })?;
+        Ok(pred.into_iter().map(|p| p as usize).collect())
+    }
+
     /// Input dimension `d_0`.
     pub fn d_input(&self) -> usize {
         self.all_layers()

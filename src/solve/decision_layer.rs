@@ -25,7 +25,7 @@ use super::{
     stiefel_update,
 };
 use crate::error::{NgmnnError, Result};
-use crate::linalg::to_host_vec;
+use crate::linalg::{to_host, to_host_vec};
 use crate::model::LayerParams;
 
 /// Settings of the decision-layer solver.
@@ -134,7 +134,11 @@ pub fn decision_layer(
             _ => adaptive_weights(&losses(f, &zt), opts.ratio, opts.alpha_index)?,
         };
         // C: W, b on the flexible Stiefel manifold.
-        let step = stiefel_update(h, &zt, &aw.alpha, opts.gamma)?;
+        let previous = match &last {
+            Some((_, _, w)) => w.clone(),
+            None => to_host(params.w.clone(), "decision-layer W")?,
+        };
+        let step = stiefel_update(h, &zt, &aw.alpha, opts.gamma, Some(&previous))?;
         let new_hw = h.clone().matmul(step.params.w.clone());
         let f_new = new_hw.clone() + step.params.b.clone().unsqueeze::<2>();
         let objective = decision_objective(f_new, &zt, &aw.alpha, aw.lambda)?;

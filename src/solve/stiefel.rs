@@ -17,6 +17,13 @@
 //! Why: with `b` optimal the loss is `tr(W^T S W) - 2 tr(W^T C) + const`; on `W^T S W = I` the
 //! first term is constant, and with `Q = S^1/2 W` (`Q^T Q = I`) it is orthogonal Procrustes.
 //!
+//! Ties: when `Zt` carries no slack its weighted-centred columns sum to zero, so `C` has rank
+//! `c - 1` and one column of `U` is arbitrary (any unit vector orthogonal to the others): the
+//! SVD's pick moves with rounding, i.e. with the order of the samples. Given the previous `W`,
+//! the maximiser closest to it, `Q ~ S^1/2 W_prev`, is taken instead ([`procrustes_near`]): the
+//! same objective value, but the fit becomes a continuous function of the data (mini-batch
+//! order, resuming from a checkpoint).
+//!
 //! On the device: one product `[1, n] x [n, k + c]` for the weighted means and one
 //! `[k, n] x [n, k + c]` for `S` and `C` together. On the host (f64): `S^-1/2` by a symmetric
 //! eigendecomposition and a `k x c` thin SVD.
@@ -25,7 +32,7 @@ use burn::tensor::Tensor;
 use faer::Mat;
 
 use crate::error::Result;
-use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes, to_host};
+use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes_near, to_host};
 use crate::model::LayerParams;
 
 /// The result of step C.
@@ -42,7 +49,8 @@ pub struct StiefelUpdate {
 /// Solve step C.
 ///
 /// # Shapes
-/// `h`: `[n, k]`, `zt`: `[n, c]` with `k >= c`, `alpha`: `[n]`.
+/// `h`: `[n, k]`, `zt`: `[n, c]` with `k >= c`, `alpha`: `[n]`; `previous` (the current
+/// `W`, `[k, c]`, host) breaks ties between equal optima, see the module docs.
 ///
 /// # Errors
 /// [`crate::NgmnnError::Numerical`] if the eigen/SVD solvers fail,
@@ -52,6 +60,7 @@ pub fn stiefel_update(
     zt: &Tensor<2>,
     alpha: &Tensor<1>,
     gamma: f64,
+    previous: Option<&Mat<f64>>,
 ) -> Result<StiefelUpdate> {
     let (device, dtype) = (h.device(), h.dtype());
     let [_, k] = h.dims();
@@ -70,7 +79,8 @@ pub fn stiefel_update(
     let s = Mat::from_fn(k, k, |i, j| sc[(i, j)] + if i == j { gamma } else { 0.0 });
     let cross = Mat::from_fn(k, c, |i, j| sc[(i, k + j)]);
     let inv_sqrt = SymInvSqrt::new(&s)?.inv_sqrt;
-    let q = procrustes(&(&inv_sqrt * &cross))?;
+    let reference = previous.map(|w| &s * &inv_sqrt * w); // S^1/2 W_prev
+    let q = procrustes_near(&(&inv_sqrt * &cross), reference.as_ref())?;
     let w = &inv_sqrt * &q;
     let b: Vec<f64> = (0..c)
         .map(|j| means[(0, k + j)] - (0..k).map(|i| w[(i, j)] * means[(0, i)]).sum::<f64>())

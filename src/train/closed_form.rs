@@ -119,28 +119,54 @@ impl ClosedFormFit {
         if let Some(v) = valid {
             check_data(model, v, "validation")?;
         }
-        let present = train.class_counts().iter().filter(|&&c| c > 0).count();
-        if present < 2 {
-            return Err(NgmnnError::data(
-                Some(train.name()),
-                format!("the training data holds {present} class(es): need at least 2"),
-            ));
-        }
-        if train.n() < MIN_SAMPLES {
-            return Err(NgmnnError::data(
-                Some(train.name()),
-                format!(
-                    "{} training samples: the decision layer needs at least {MIN_SAMPLES}",
-                    train.n()
-                ),
-            ));
-        }
+        check_classes(&train.class_counts(), train.n(), Some(train.name()))?;
         let dtype: DType = config.precision.dtype();
         let device = model.decision.weight.device();
         let x = train.features_tensor(&device, dtype);
         let y = train.one_hot_tensor(&device, dtype);
         let labels = train.labels_tensor(&device);
         let valid = valid.map(|v| (v.features_tensor(&device, dtype), v.labels_tensor(&device)));
+        Self::from_parts(config, model, x, y, labels, valid)
+    }
+
+    /// As [`ClosedFormFit::new`] from device tensors: features `x` `[n, d]` (any float dtype;
+    /// cast to the fit's precision) and class indices `labels` `[n]` in `0..model.n_classes()`.
+    /// Used by the burn-train strategy, whose data arrives as batches of tensors.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if the shapes do not fit the model,
+    /// [`NgmnnError::InvalidData`] for labels out of range, fewer than two classes or too few
+    /// samples, [`NgmnnError::NonFinite`] for NaN or infinite features, and the solvers' errors.
+    pub fn from_tensors(
+        config: ClosedFormConfig,
+        model: &Ngmnn,
+        x: Tensor<2>,
+        labels: Tensor<1, Int>,
+        valid: Option<(Tensor<2>, Tensor<1, Int>)>,
+    ) -> Result<Self> {
+        config.check()?;
+        let c = model.n_classes();
+        let counts = check_tensors(model, &x, &labels, "training")?;
+        if let Some((vx, vl)) = &valid {
+            check_tensors(model, vx, vl, "validation")?;
+        }
+        check_classes(&counts, x.dims()[0], None)?;
+        let dtype: DType = config.precision.dtype();
+        let x = x.cast(dtype);
+        let y = labels.clone().one_hot::<2>(c).float().cast(dtype);
+        let valid = valid.map(|(vx, vl)| (vx.cast(dtype), vl));
+        Self::from_parts(config, model, x, y, labels, valid)
+    }
+
+    fn from_parts(
+        config: ClosedFormConfig,
+        model: &Ngmnn,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        labels: Tensor<1, Int>,
+        valid: Option<(Tensor<2>, Tensor<1, Int>)>,
+    ) -> Result<Self> {
+        let dtype: DType = config.precision.dtype();
         let params: Vec<LayerParams> = model
             .layer_params()
             .into_iter()
@@ -249,6 +275,63 @@ impl ClosedFormFit {
     pub fn write_into(&self, model: Ngmnn) -> Result<Ngmnn> {
         model.with_layer_params(&self.params)
     }
+}
+
+/// At least two classes present and enough samples for the decision layer.
+fn check_classes(counts: &[usize], n: usize, name: Option<&str>) -> Result<()> {
+    let present = counts.iter().filter(|&&c| c > 0).count();
+    if present < 2 {
+        return Err(NgmnnError::data(
+            name,
+            format!("the training data holds {present} class(es): need at least 2"),
+        ));
+    }
+    if n < MIN_SAMPLES {
+        return Err(NgmnnError::data(
+            name,
+            format!("{n} training samples: the decision layer needs at least {MIN_SAMPLES}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Shapes, finiteness and label range of tensor data; returns the per-class counts.
+fn check_tensors(
+    model: &Ngmnn,
+    x: &Tensor<2>,
+    labels: &Tensor<1, Int>,
+    what: &str,
+) -> Result<Vec<usize>> {
+    let [n, d] = x.dims();
+    if d != model.d_input() || labels.dims()[0] != n {
+        return Err(NgmnnError::ShapeMismatch(format!(
+            "{what} data: features [{n}, {d}] and {} labels for a model with {} inputs",
+            labels.dims()[0],
+            model.d_input()
+        )));
+    }
+    scalar(
+        x.clone().cast(DType::F64).sum(),
+        &format!("{what} features"),
+    )?;
+    let c = model.n_classes();
+    let host = labels
+        .clone()
+        .into_data()
+        .convert::<i64>()
+        .try_into_vec::<i64>()
+        .map_err(|e| NgmnnError::data(None, format!("{what} labels: {e:?}")))?;
+    let mut counts = vec![0usize; c];
+    for (i, &l) in host.iter().enumerate() {
+        let k = usize::try_from(l).ok().filter(|&k| k < c).ok_or_else(|| {
+            NgmnnError::data(
+                None,
+                format!("{what} label {l} at row {i} is outside 0..{c} (the model's classes)"),
+            )
+        })?;
+        counts[k] += 1;
+    }
+    Ok(counts)
 }
 
 fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()> {

@@ -1,0 +1,128 @@
+//! `ngmnn compare`: the closed-form trainer against SGD and Adam on the same data, split,
+//! architecture, initial weights and backend; a Markdown table, `--report` JSON, `--plot` SVG.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use ngmnn::compare::{CompareConfig, compare};
+use ngmnn::learner::{GradientConfig, OptimizerKind};
+use ngmnn::model::NgmnnConfig;
+use ngmnn::report::write_json;
+use ngmnn::train::ClosedFormConfig;
+
+use super::train::{RunArgs, prepare, spinner};
+
+/// A trainer to include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Trainer {
+    /// The closed-form NGMNN trainer.
+    ClosedForm,
+    /// SGD with momentum 0.9 (cross-entropy, Burn autodiff).
+    Sgd,
+    /// Adam (cross-entropy, Burn autodiff).
+    Adam,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Trainers to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "closed-form,sgd,adam"
+    )]
+    trainers: Vec<Trainer>,
+    /// Closed-form epochs.
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Epochs of the gradient trainers.
+    #[arg(long, default_value_t = 20)]
+    gradient_epochs: usize,
+    /// Mini-batch size of the gradient trainers.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// SGD learning rate (default 0.1, momentum 0.9).
+    #[arg(long)]
+    sgd_lr: Option<f64>,
+    /// Adam learning rate (default 0.01).
+    #[arg(long)]
+    adam_lr: Option<f64>,
+    /// Target test accuracy for "time to target" (default: the closed-form final accuracy).
+    #[arg(long)]
+    target: Option<f64>,
+    /// Write the comparison (with every learning curve) as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Draw test accuracy against wall-clock seconds for every trainer into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Print only the table.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+    let run = &args.run;
+    let device = run.backend.device()?;
+    let loading = spinner(!args.quiet, &format!("loading {}", run.data.data));
+    let data = prepare(run)?;
+    loading.finish_and_clear();
+    let test = data
+        .test
+        .as_ref()
+        .context("compare needs a test set: give --test or a --test-fraction above 0")?;
+    let train = &data.train;
+    let model = NgmnnConfig::new(train.d(), run.hidden.clone(), train.n_classes())
+        .with_activation(run.activation)
+        .with_seed(run.seed);
+    model.check()?;
+    let closed_form = args.trainers.contains(&Trainer::ClosedForm).then(|| {
+        ClosedFormConfig::new()
+            .with_epochs(args.epochs)
+            .with_gamma(run.gamma)
+            .with_preset(run.preset)
+            .with_targets(run.targets)
+            .with_precision(run.precision)
+    });
+    let gradient = |optimizer, lr| {
+        GradientConfig::new()
+            .with_optimizer(optimizer)
+            .with_learning_rate(lr)
+            .with_batch_size(args.batch_size)
+            .with_epochs(args.gradient_epochs)
+            .with_seed(run.seed)
+    };
+    let mut gradients = Vec::new();
+    if args.trainers.contains(&Trainer::Sgd) {
+        gradients.push(gradient(OptimizerKind::Sgd, args.sgd_lr));
+    }
+    if args.trainers.contains(&Trainer::Adam) {
+        gradients.push(gradient(OptimizerKind::Adam, args.adam_lr));
+    }
+    let config = CompareConfig {
+        closed_form,
+        gradient: gradients,
+        target: args.target,
+    };
+    let backend = run.backend.backend.to_string();
+    let busy = spinner(!args.quiet, "training");
+    let comparison = compare(&model, train, test, &device, &backend, &config, |r| {
+        busy.println(format!(
+            "{}: best test acc {:.4}, {:.2} s",
+            r.trainer, r.best_acc, r.seconds
+        ));
+    })?;
+    busy.finish_and_clear();
+    print!("{}", comparison.markdown());
+    if let Some(path) = &args.report {
+        write_json(&comparison, path)?;
+    }
+    if let Some(path) = &args.plot {
+        comparison.plot(path)?;
+    }
+    Ok(())
+}

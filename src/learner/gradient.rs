@@ -1,0 +1,300 @@
+//! The gradient baseline: the same [`Ngmnn`] modules trained with softmax cross-entropy on
+//! the decision layer's outputs by Burn autodiff and a stock optimizer (SGD with momentum or
+//! Adam), driven through burn-train's [`Learner`] (`train_step` -> `optimizer_step` per
+//! batch). It records test accuracy and wall-clock time per epoch, so that it can be compared
+//! with the closed-form trainer epoch by epoch and second by second.
+//!
+//! For a full burn-train run (metrics, renderer, checkpoints) use
+//! [`SupervisedTraining`](burn::train::SupervisedTraining) with the default strategy and the
+//! same [`data_loader`]: see `examples/swap_optimizer.rs`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, SgdConfig};
+use burn::tensor::Tensor;
+use burn::train::Learner;
+use serde::{Deserialize, Serialize};
+
+use super::data_loader;
+use crate::data::Dataset;
+use crate::error::{NgmnnError, Result};
+use crate::linalg::scalar;
+use crate::model::Ngmnn;
+
+/// Which optimizer the baseline uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OptimizerKind {
+    /// SGD with (heavy-ball) momentum.
+    Sgd,
+    /// Adam.
+    #[default]
+    Adam,
+}
+
+impl OptimizerKind {
+    /// Name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+        }
+    }
+
+    /// The learning rate used when none is given: 0.1 for SGD (momentum 0.9), 1e-2 for Adam,
+    /// chosen on the built-in digits (see the README's comparison).
+    pub fn default_learning_rate(self) -> f64 {
+        match self {
+            OptimizerKind::Sgd => 0.1,
+            OptimizerKind::Adam => 1e-2,
+        }
+    }
+}
+
+impl fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for OptimizerKind {
+    type Err = NgmnnError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sgd" => Ok(OptimizerKind::Sgd),
+            "adam" => Ok(OptimizerKind::Adam),
+            _ => Err(NgmnnError::config("optimizer", s, "expected sgd or adam")),
+        }
+    }
+}
+
+/// Hyper-parameters of the gradient baseline.
+#[derive(Config, Debug)]
+pub struct GradientConfig {
+    /// SGD (with momentum) or Adam.
+    #[config(default = "OptimizerKind::Adam")]
+    pub optimizer: OptimizerKind,
+    /// Learning rate; `None` takes [`OptimizerKind::default_learning_rate`].
+    #[config(default = "None")]
+    pub learning_rate: Option<f64>,
+    /// SGD momentum (ignored by Adam).
+    #[config(default = 0.9)]
+    pub momentum: f64,
+    /// Mini-batch size.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Number of epochs (passes over the training data).
+    #[config(default = 20)]
+    pub epochs: usize,
+    /// Seed of the per-epoch shuffling.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl GradientConfig {
+    /// The learning rate in use.
+    pub fn lr(&self) -> f64 {
+        self.learning_rate
+            .unwrap_or_else(|| self.optimizer.default_learning_rate())
+    }
+
+    /// Validate every field.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidConfig`] naming the first broken rule.
+    pub fn check(&self) -> Result<()> {
+        let lr = self.lr();
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(NgmnnError::config(
+                "learning_rate",
+                lr,
+                "must be finite and > 0",
+            ));
+        }
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return Err(NgmnnError::config(
+                "momentum",
+                self.momentum,
+                "must lie in [0, 1)",
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(NgmnnError::config("batch_size", 0, "must be at least 1"));
+        }
+        if self.epochs == 0 {
+            return Err(NgmnnError::config("epochs", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The trainer, after [`GradientConfig::check`].
+    ///
+    /// # Errors
+    /// As [`GradientConfig::check`].
+    pub fn init(&self) -> Result<GradientTrainer> {
+        self.check()?;
+        Ok(GradientTrainer {
+            config: self.clone(),
+        })
+    }
+}
+
+/// One epoch of the gradient baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradientEpoch {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean cross-entropy over the epoch's mini-batches (weighted by batch size).
+    pub train_loss: f64,
+    /// Validation accuracy after the epoch, if validation data was given.
+    pub valid_acc: Option<f64>,
+    /// Wall-clock seconds of the epoch, including the validation pass.
+    pub seconds: f64,
+}
+
+/// The records of a gradient fit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GradientHistory {
+    /// Seconds before the first epoch (moving the model to the autodiff device, the loader).
+    pub setup_seconds: f64,
+    /// One record per epoch.
+    pub epochs: Vec<GradientEpoch>,
+}
+
+/// The gradient baseline. Build it with [`GradientConfig::init`].
+#[derive(Debug, Clone)]
+pub struct GradientTrainer {
+    config: GradientConfig,
+}
+
+impl GradientTrainer {
+    /// The trainer's configuration.
+    pub fn config(&self) -> &GradientConfig {
+        &self.config
+    }
+
+    /// Train `model` on `train` for `config.epochs` epochs, measuring `valid` after each;
+    /// `on_epoch` sees every record as it is made.
+    ///
+    /// The model is trained on the autodiff version of its device and returned without
+    /// autodiff.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if the data does not fit the model, [`NgmnnError::Numerical`]
+    /// if the loss becomes NaN or infinite (learning rate too high).
+    pub fn fit_with(
+        &self,
+        model: Ngmnn,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+        mut on_epoch: impl FnMut(&GradientEpoch),
+    ) -> Result<(Ngmnn, GradientHistory)> {
+        let c = &self.config;
+        for (data, what) in
+            std::iter::once((train, "training")).chain(valid.map(|v| (v, "validation")))
+        {
+            if data.d() != model.d_input() || data.n_classes() != model.n_classes() {
+                return Err(NgmnnError::ShapeMismatch(format!(
+                    "{what} data has {} features and {} classes; the model {} inputs and {} outputs",
+                    data.d(),
+                    data.n_classes(),
+                    model.d_input(),
+                    model.n_classes()
+                )));
+            }
+        }
+        let start = Instant::now();
+        // Parameters tracked by autodiff (a model built on a plain device gains it here).
+        let model = model.train();
+        let device = model.decision.weight.device();
+        let optimizer = match c.optimizer {
+            OptimizerKind::Sgd => SgdConfig::new()
+                .with_momentum(Some(
+                    MomentumConfig::new()
+                        .with_momentum(c.momentum)
+                        .with_dampening(0.0),
+                ))
+                .init(),
+            OptimizerKind::Adam => AdamConfig::new().init(),
+        };
+        let mut learner = Learner::new(model, optimizer, c.lr());
+        let loader = data_loader(train, c.batch_size, Some(c.seed), &device);
+        let inner = device.clone().inner();
+        let valid = valid.map(|v| {
+            let dtype = learner.model().decision.weight.val().dtype();
+            (v.features_tensor(&inner, dtype), v.labels_tensor(&inner))
+        });
+        let mut history = GradientHistory {
+            setup_seconds: start.elapsed().as_secs_f64(),
+            epochs: Vec::with_capacity(c.epochs),
+        };
+        for epoch in 1..=c.epochs {
+            let start = Instant::now();
+            let mut loss_sum: Option<Tensor<1>> = None;
+            for batch in loader.iter() {
+                let batch =
+                    batch.map_err(|e| NgmnnError::data(Some(train.name()), e.to_string()))?;
+                let rows = batch.targets.dims()[0] as f64;
+                let output = learner.train_step(batch);
+                learner.lr_step();
+                learner.optimizer_step(output.grads);
+                // Summed on the device: one host read per epoch, not per batch.
+                let weighted = output.item.loss.inner() * rows;
+                loss_sum = Some(match loss_sum {
+                    Some(sum) => sum + weighted,
+                    None => weighted,
+                });
+            }
+            let train_loss = match loss_sum {
+                Some(sum) => {
+                    scalar(sum, "cross-entropy").map_err(|_| NgmnnError::Numerical {
+                        context: "gradient baseline",
+                        reason: format!(
+                            "{} epoch {epoch}: the loss is no longer finite; lower the learning \
+                         rate (now {})",
+                            c.optimizer,
+                            c.lr()
+                        ),
+                    })? / train.n() as f64
+                }
+                None => f64::NAN,
+            };
+            let valid_acc = match &valid {
+                Some((x, labels)) => {
+                    let model = learner.model().valid();
+                    let pred = model.predict(x.clone());
+                    let correct = scalar(pred.equal(labels.clone()).float().sum(), "accuracy")?;
+                    Some(correct / labels.dims()[0] as f64)
+                }
+                None => None,
+            };
+            let record = GradientEpoch {
+                epoch,
+                train_loss,
+                valid_acc,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            on_epoch(&record);
+            history.epochs.push(record);
+        }
+        Ok((learner.model().valid(), history))
+    }
+
+    /// As [`GradientTrainer::fit_with`] without a callback.
+    ///
+    /// # Errors
+    /// As [`GradientTrainer::fit_with`].
+    pub fn fit(
+        &self,
+        model: Ngmnn,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+    ) -> Result<(Ngmnn, GradientHistory)> {
+        self.fit_with(model, train, valid, |_| {})
+    }
+}

@@ -1,0 +1,309 @@
+//! The closed-form trainer as a burn-train [`SupervisedLearningStrategy`].
+//!
+//! ```text
+//! gather the training loader's batches once, on the model's (non-autodiff) device
+//! for epoch in start..=num_epochs:
+//!     one closed-form epoch (spec §4) on all gathered samples      # ClosedFormFit::epoch
+//!     load the new weights into the learner (same ParamIds)
+//!     train split: per batch, the updated model's outputs -> metrics (accuracy, loss, ...)
+//!     valid split: per batch of the validation loader -> metrics
+//!     end of epoch -> metric logs, renderer, checkpointer, early stopping, interrupter
+//! ```
+//!
+//! **Mini-batches change nothing.** The closed form needs sums over all samples (Gram and
+//! cross products, the column-wise target normalisers, the sorted per-sample losses of the
+//! adaptive weights), so the strategy concatenates the loader's batches into the full training
+//! set and solves once per epoch. The weights therefore equal the full-batch fit whatever the
+//! batch size (up to the floating-point order of the sums when the loader shuffles). The
+//! loader is read once per fit: the layer-1 factorisation is cached across epochs, which
+//! assumes the samples do not change between epochs (no random augmentation).
+//!
+//! Resuming: burn-train loads the checkpoint's weights into the learner before calling the
+//! strategy, and a closed-form epoch depends only on the current weights, so `.checkpoint(n)`
+//! continues exactly where epoch `n` ended.
+//!
+//! A failure (bad data, a numerical error) stops the run through the interrupter with the
+//! error's message as the reason; the typed [`NgmnnError`] itself is kept in the strategy's
+//! [`StrategyHandle`] (burn-train's own error type cannot carry it).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use burn::data::dataloader::Progress;
+use burn::module::Module;
+use burn::tensor::{Int, Tensor};
+use burn::train::{
+    EventProcessorTraining, InferenceStep, Interrupter, Learner, LearnerEvent,
+    SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingComponents,
+    TrainingItem, TrainingStrategy, ValidLoader,
+};
+
+use super::ClassificationBatch;
+use crate::error::NgmnnError;
+use crate::model::Ngmnn;
+use crate::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History};
+
+/// The closed-form NGMNN trainer as a burn-train training strategy.
+///
+/// Install it with `.with_training_strategy(ClosedFormStrategy::new(config).into())` on a
+/// [`SupervisedTraining`](burn::train::SupervisedTraining) of an [`Ngmnn`]; the learner's
+/// optimizer and learning-rate schedule are ignored. `config.epochs` is ignored too: the
+/// number of epochs is burn-train's `.num_epochs(..)`.
+#[derive(Debug, Clone)]
+pub struct ClosedFormStrategy {
+    config: ClosedFormConfig,
+    state: StrategyHandle,
+}
+
+/// Shared view of a [`ClosedFormStrategy`]'s run: its error and per-epoch closed-form records
+/// (decision and ridge objectives, saturated targets, seconds), readable after `launch`.
+#[derive(Debug, Clone, Default)]
+pub struct StrategyHandle {
+    inner: Arc<Mutex<StrategyState>>,
+}
+
+#[derive(Debug, Default)]
+struct StrategyState {
+    error: Option<NgmnnError>,
+    history: History,
+}
+
+impl StrategyHandle {
+    /// The error that stopped the last run, if any (taken: a second call returns `None`).
+    pub fn take_error(&self) -> Option<NgmnnError> {
+        self.lock().error.take()
+    }
+
+    /// The closed-form records of the epochs run so far (this launch only).
+    pub fn history(&self) -> History {
+        self.lock().history.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StrategyState> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fail(&self, interrupter: &Interrupter, error: NgmnnError) {
+        interrupter.stop(Some(&format!("closed-form training failed: {error}")));
+        self.lock().error = Some(error);
+    }
+}
+
+impl ClosedFormStrategy {
+    /// A strategy running the closed-form trainer with `config`.
+    pub fn new(config: ClosedFormConfig) -> Self {
+        Self {
+            config,
+            state: StrategyHandle::default(),
+        }
+    }
+
+    /// A handle on this strategy's error and records, to keep before the strategy is moved
+    /// into the training set-up.
+    pub fn handle(&self) -> StrategyHandle {
+        self.state.clone()
+    }
+
+    /// The trainer's configuration.
+    pub fn config(&self) -> &ClosedFormConfig {
+        &self.config
+    }
+}
+
+impl From<ClosedFormStrategy> for TrainingStrategy<Ngmnn> {
+    fn from(strategy: ClosedFormStrategy) -> Self {
+        TrainingStrategy::Custom(Arc::new(strategy))
+    }
+}
+
+/// The training set gathered from the loader: all rows concatenated, and the batch bounds.
+struct Gathered {
+    x: Tensor<2>,
+    labels: Tensor<1, Int>,
+    bounds: Vec<(usize, usize)>,
+}
+
+impl Gathered {
+    fn read(loader: &TrainLoader<Ngmnn>) -> Result<Self, burn::data::dataset::DatasetError> {
+        let (mut xs, mut ys, mut bounds) = (Vec::new(), Vec::new(), Vec::new());
+        let mut start = 0;
+        for batch in loader.iter() {
+            let batch: ClassificationBatch = batch?;
+            let n = batch.targets.dims()[0];
+            if n == 0 {
+                continue;
+            }
+            bounds.push((start, start + n));
+            start += n;
+            xs.push(batch.inputs);
+            ys.push(batch.targets);
+        }
+        if xs.is_empty() {
+            return Ok(Self::empty());
+        }
+        Ok(Self {
+            x: Tensor::cat(xs, 0),
+            labels: Tensor::cat(ys, 0),
+            bounds,
+        })
+    }
+
+    fn empty() -> Self {
+        let device = burn::tensor::Device::default();
+        Self {
+            x: Tensor::zeros([0, 0], &device),
+            labels: Tensor::zeros([0], &device),
+            bounds: Vec::new(),
+        }
+    }
+
+    fn n(&self) -> usize {
+        self.bounds.last().map_or(0, |b| b.1)
+    }
+
+    fn batch(&self, (start, end): (usize, usize)) -> ClassificationBatch {
+        ClassificationBatch {
+            inputs: self.x.clone().narrow(0, start, end - start),
+            targets: self.labels.clone().narrow(0, start, end - start),
+        }
+    }
+}
+
+impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
+    fn fit(
+        &self,
+        components: TrainingComponents<Ngmnn>,
+        mut learner: Learner<Ngmnn>,
+        dataloader_train: TrainLoader<Ngmnn>,
+        dataloader_valid: ValidLoader<Ngmnn>,
+        starting_epoch: usize,
+    ) -> (Ngmnn, SupervisedTrainingEventProcessor<Ngmnn>) {
+        let mut processor = components.event_processor;
+        let interrupter = components.interrupter.clone();
+        let mut checkpointer = components.checkpointer;
+        let mut early_stopping = components.early_stopping;
+        self.state.lock().history = History::default();
+
+        // The closed form runs without autodiff, on the learner's device.
+        let base = learner.model().valid();
+        let device = base.decision.weight.device();
+        let dataloader_train = dataloader_train.to_device(&device);
+        let dataloader_valid = dataloader_valid.to_device(&device);
+        let valid_items = dataloader_valid.num_items();
+
+        let setup = Instant::now();
+        let data = match Gathered::read(&dataloader_train) {
+            Ok(data) => data,
+            Err(e) => {
+                interrupter.fail(e);
+                return (learner.model(), processor);
+            }
+        };
+        if data.n() == 0 {
+            let e = NgmnnError::data(None, "the training data loader yielded no samples");
+            self.state.fail(&interrupter, e);
+            return (learner.model(), processor);
+        }
+        let fit = ClosedFormFit::from_tensors(
+            self.config.clone(),
+            &base,
+            data.x.clone(),
+            data.labels.clone(),
+            None,
+        );
+        let mut fit = match fit {
+            Ok(fit) => fit.with_epochs_done(starting_epoch.saturating_sub(1)),
+            Err(e) => {
+                self.state.fail(&interrupter, e);
+                return (learner.model(), processor);
+            }
+        };
+        self.state.lock().history.setup_seconds = setup.elapsed().as_secs_f64();
+
+        for epoch in starting_epoch..=components.num_epochs {
+            if interrupter.should_stop() {
+                break;
+            }
+            let n = data.n();
+            interrupter.fail_on_error(processor.process_train(LearnerEvent::StartSplit {
+                epoch_number: epoch,
+                total_items: n,
+            }));
+            let (record, model) = match closed_form_epoch(&mut fit, &base) {
+                Ok(done) => done,
+                Err(e) => {
+                    self.state.fail(&interrupter, e);
+                    break;
+                }
+            };
+            learner.load_model(model.clone().into_record());
+            self.state.lock().history.epochs.push(record);
+
+            // Training metrics: the updated model on every gathered batch.
+            for (i, &bounds) in data.bounds.iter().enumerate() {
+                let output = InferenceStep::step(&model, data.batch(bounds));
+                let progress = Progress {
+                    items_processed: bounds.1,
+                    items_total: n,
+                    unit: None,
+                };
+                let item = TrainingItem::new(output, progress, Some(i + 1), None);
+                interrupter
+                    .fail_on_error(processor.process_train(LearnerEvent::ProcessedItem(item)));
+            }
+            interrupter.fail_on_error(processor.process_train(LearnerEvent::EndSplit(epoch)));
+            if interrupter.should_stop() {
+                break;
+            }
+
+            interrupter.fail_on_error(processor.process_valid(LearnerEvent::StartSplit {
+                epoch_number: epoch,
+                total_items: valid_items,
+            }));
+            let mut batches = dataloader_valid.iter();
+            let mut iteration = 0;
+            while let Some(batch) = batches.next() {
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        interrupter.fail(e);
+                        break;
+                    }
+                };
+                iteration += 1;
+                let progress = batches.progress();
+                let output = InferenceStep::step(&model, batch);
+                let item = TrainingItem::new(output, progress, Some(iteration), None);
+                interrupter
+                    .fail_on_error(processor.process_valid(LearnerEvent::ProcessedItem(item)));
+                if interrupter.should_stop() {
+                    break;
+                }
+            }
+            interrupter.fail_on_error(processor.process_valid(LearnerEvent::EndSplit(epoch)));
+            interrupter.fail_on_error(processor.process_train(LearnerEvent::EndEpoch(epoch)));
+            if checkpointer.is_some() || early_stopping.is_some() {
+                interrupter.fail_on_error(processor.flush());
+            }
+            if interrupter.should_stop() {
+                break;
+            }
+            if let Some(checkpointer) = &mut checkpointer {
+                checkpointer.checkpoint(&learner, epoch, &components.event_store);
+            }
+            if let Some(early_stopping) = &mut early_stopping
+                && early_stopping.should_stop(epoch, &components.event_store)
+            {
+                break;
+            }
+        }
+        (learner.model(), processor)
+    }
+}
+
+/// One closed-form epoch, and the model holding its weights.
+fn closed_form_epoch(fit: &mut ClosedFormFit, base: &Ngmnn) -> crate::Result<(EpochRecord, Ngmnn)> {
+    let record = fit.epoch()?;
+    let model = fit.write_into(base.clone())?;
+    Ok((record, model))
+}

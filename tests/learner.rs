@@ -1,0 +1,316 @@
+//! burn-train integration: the closed-form strategy through `SupervisedTraining::launch`
+//! (equal to the core fit, batch-size invariant, metrics, checkpoints, resume, interrupter,
+//! typed errors), the SGD/Adam baseline, and `compare`.
+#![cfg(feature = "train")]
+
+mod common;
+
+use std::path::Path;
+
+use burn::optim::SgdConfig;
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Learner, LearningResult, SupervisedTraining};
+use ngmnn::NgmnnError;
+use ngmnn::compare::{CompareConfig, compare};
+use ngmnn::data::{Dataset, digits};
+use ngmnn::learner::{
+    ClosedFormStrategy, GradientConfig, OptimizerKind, StrategyHandle, data_loader,
+};
+use ngmnn::model::{Ngmnn, NgmnnConfig};
+use ngmnn::train::ClosedFormConfig;
+
+fn split() -> (Dataset, Dataset) {
+    let (train, test) = digits().stratified_split(0.3, 0).unwrap();
+    // A smaller training set keeps the suite quick.
+    let keep: Vec<usize> = (0..train.n()).step_by(2).collect();
+    (train.subset(&keep, "digits-half"), test)
+}
+
+fn model_config(train: &Dataset) -> NgmnnConfig {
+    NgmnnConfig::new(train.d(), vec![32], train.n_classes()).with_seed(3)
+}
+
+fn closed_form() -> ClosedFormConfig {
+    ClosedFormConfig::new().with_epochs(3)
+}
+
+/// How a test launches the closed-form strategy through burn-train.
+#[derive(Clone, Copy)]
+struct Run {
+    batch: usize,
+    shuffle: Option<u64>,
+    epochs: usize,
+    checkpoint: Option<usize>,
+    stop_first: bool,
+}
+
+const RUN: Run = Run {
+    batch: 64,
+    shuffle: None,
+    epochs: 3,
+    checkpoint: None,
+    stop_first: false,
+};
+
+fn launch(
+    dir: &Path,
+    model: Ngmnn,
+    train: &Dataset,
+    test: &Dataset,
+    run: Run,
+) -> (LearningResult<Ngmnn>, StrategyHandle) {
+    let device = common::device();
+    let strategy = ClosedFormStrategy::new(closed_form());
+    let handle = strategy.handle();
+    let mut training = SupervisedTraining::new(
+        dir,
+        data_loader(train, run.batch, run.shuffle, &device),
+        data_loader(test, 128, None, &device),
+    )
+    .metrics((AccuracyMetric::new(), LossMetric::new()))
+    .with_default_checkpointers()
+    .with_application_logger(None)
+    .num_epochs(run.epochs)
+    .with_training_strategy(strategy.into());
+    if let Some(epoch) = run.checkpoint {
+        training = training.checkpoint(epoch);
+    }
+    if run.stop_first {
+        training.interrupter().stop(Some("test"));
+    }
+    let learner = Learner::new(model, SgdConfig::new().init(), 0.01);
+    (training.launch(learner), handle)
+}
+
+fn max_abs_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
+    a.layer_params()
+        .iter()
+        .zip(b.layer_params())
+        .map(|(p, q)| {
+            let dw = (p.w.clone() - q.w).abs().max().into_scalar::<f64>();
+            let db = (p.b.clone() - q.b).abs().max().into_scalar::<f64>();
+            dw.max(db)
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn strategy_matches_the_core_fit_whatever_the_batch_size() {
+    let (train, test) = split();
+    let device = common::device();
+    let config = model_config(&train);
+    let (core, _) = closed_form()
+        .init()
+        .unwrap()
+        .fit(config.init(&device).unwrap(), &train, None)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (batch, shuffle) in [(train.n(), None), (7, None), (50, Some(1))] {
+        let sub = dir.path().join(format!("b{batch}"));
+        let run = Run {
+            batch,
+            shuffle,
+            ..RUN
+        };
+        let (result, handle) = launch(&sub, config.init(&device).unwrap(), &train, &test, run);
+        assert!(handle.take_error().is_none());
+        assert!(result.interrupted.is_none());
+        assert_eq!(handle.history().epochs.len(), 3);
+        let diff = max_abs_diff(&core, &result.model);
+        // f64 fits written into f32 parameters: the sums' order differs only when shuffled.
+        assert!(diff < 1e-4, "batch {batch}: weights differ by {diff}");
+    }
+}
+
+#[test]
+fn metrics_checkpoints_and_resume() {
+    let (train, test) = split();
+    let device = common::device();
+    let config = model_config(&train);
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    let (reference, _) = launch(&full, config.init(&device).unwrap(), &train, &test, RUN);
+    for epoch in 1..=3 {
+        for split in ["train", "valid"] {
+            for metric in ["Accuracy", "Loss"] {
+                let log = full.join(format!("{split}/epoch-{epoch}/{metric}.log"));
+                let text = std::fs::read_to_string(&log)
+                    .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+                assert!(!text.trim().is_empty(), "{} is empty", log.display());
+            }
+        }
+    }
+    // The default checkpointer keeps the last two epochs.
+    assert!(full.join("checkpoint/model-3.bpk").exists());
+    assert!(full.join("checkpoint/model-2.bpk").exists());
+
+    // Stop after 2 epochs, then resume from checkpoint 2 to 3: same weights as 3 in a row.
+    let part = dir.path().join("part");
+    let two = Run { epochs: 2, ..RUN };
+    launch(&part, config.init(&device).unwrap(), &train, &test, two);
+    assert!(part.join("checkpoint/model-2.bpk").exists());
+    let from_two = Run {
+        checkpoint: Some(2),
+        ..RUN
+    };
+    let (resumed, handle) = launch(
+        &part,
+        config.init(&device).unwrap(),
+        &train,
+        &test,
+        from_two,
+    );
+    let epochs: Vec<usize> = handle.history().epochs.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, vec![3], "the resumed run runs only epoch 3");
+    let diff = max_abs_diff(&reference.model, &resumed.model);
+    assert!(diff < 1e-5, "resumed weights differ by {diff}");
+}
+
+#[test]
+fn interrupter_stops_cleanly() {
+    let (train, test) = split();
+    let device = common::device();
+    let dir = tempfile::tempdir().unwrap();
+    let initial = model_config(&train).init(&device).unwrap();
+    let stopped = Run {
+        stop_first: true,
+        ..RUN
+    };
+    let (result, handle) = launch(dir.path(), initial.clone(), &train, &test, stopped);
+    assert!(result.interrupted.is_some());
+    assert!(result.error.is_none());
+    assert!(handle.take_error().is_none());
+    assert!(handle.history().epochs.is_empty());
+    assert_eq!(
+        max_abs_diff(&initial, &result.model),
+        0.0,
+        "weights untouched"
+    );
+}
+
+#[test]
+fn a_failure_is_a_typed_error_not_a_panic() {
+    let (train, test) = split();
+    let device = common::device();
+    // Only class 0 in the training data: the closed form cannot fit a decision layer.
+    let zeros: Vec<usize> = (0..train.n()).filter(|&i| train.labels()[i] == 0).collect();
+    let one_class = train.subset(&zeros, "one-class");
+    let dir = tempfile::tempdir().unwrap();
+    let run = Run {
+        batch: 16,
+        epochs: 2,
+        ..RUN
+    };
+    let model = model_config(&train).init(&device).unwrap();
+    let (result, handle) = launch(dir.path(), model, &one_class, &test, run);
+    let error = handle.take_error().expect("a typed error");
+    assert!(matches!(error, NgmnnError::InvalidData { .. }), "{error:?}");
+    let reason = result
+        .interrupted
+        .and_then(|i| i.reason)
+        .unwrap_or_default();
+    assert!(reason.contains("class"), "{reason}");
+}
+
+#[test]
+fn sgd_and_adam_lower_the_loss_and_beat_chance() {
+    let (train, test) = split();
+    let device = common::device();
+    let chance = 1.0 / train.n_classes() as f64;
+    for optimizer in [OptimizerKind::Sgd, OptimizerKind::Adam] {
+        let trainer = GradientConfig::new()
+            .with_optimizer(optimizer)
+            .with_epochs(5)
+            .init()
+            .unwrap();
+        let (model, history) = trainer
+            .fit(
+                model_config(&train).init(&device).unwrap(),
+                &train,
+                Some(&test),
+            )
+            .unwrap();
+        let losses: Vec<f64> = history.epochs.iter().map(|e| e.train_loss).collect();
+        assert!(
+            losses[4] < 0.8 * losses[0],
+            "{optimizer}: losses {losses:?}"
+        );
+        let acc = history.epochs[4].valid_acc.unwrap();
+        assert!(acc > 3.0 * chance, "{optimizer}: test accuracy {acc}");
+        // The returned model is the trained one, without autodiff.
+        assert!(!model.decision.weight.val().is_autodiff());
+    }
+}
+
+#[test]
+fn gradient_config_rejects_bad_values() {
+    for config in [
+        GradientConfig::new().with_learning_rate(Some(-1.0)),
+        GradientConfig::new().with_learning_rate(Some(f64::NAN)),
+        GradientConfig::new().with_momentum(1.0),
+        GradientConfig::new().with_batch_size(0),
+        GradientConfig::new().with_epochs(0),
+    ] {
+        assert!(
+            matches!(config.init(), Err(NgmnnError::InvalidConfig { .. })),
+            "{config:?}"
+        );
+    }
+}
+
+#[test]
+fn compare_runs_every_trainer_on_the_same_model() {
+    let (train, test) = split();
+    let device = common::device();
+    let config = CompareConfig {
+        closed_form: Some(closed_form()),
+        gradient: vec![
+            GradientConfig::new()
+                .with_optimizer(OptimizerKind::Sgd)
+                .with_epochs(2),
+            GradientConfig::new()
+                .with_optimizer(OptimizerKind::Adam)
+                .with_epochs(2),
+        ],
+        target: None,
+    };
+    let mut seen = 0;
+    let cmp = compare(
+        &model_config(&train),
+        &train,
+        &test,
+        &device,
+        "test",
+        &config,
+        |_| seen += 1,
+    )
+    .unwrap();
+    assert_eq!(seen, 3);
+    assert_eq!(cmp.runs.len(), 3);
+    let cf = &cmp.runs[0];
+    assert!(cf.trainer.starts_with("closed-form"));
+    assert_eq!(cmp.target, cf.final_acc);
+    // The closed form reaches its own final accuracy, by definition.
+    assert!(cf.time_to_target.is_some() && cf.epochs_to_target.is_some());
+    for run in &cmp.runs {
+        assert!(run.best_acc >= run.final_acc);
+        assert!(run.curve.windows(2).all(|w| w[1].seconds > w[0].seconds));
+        if let Some(t) = run.time_to_target {
+            assert!(
+                run.curve
+                    .iter()
+                    .any(|p| p.seconds == t && p.test_acc >= cmp.target)
+            );
+        }
+    }
+    let table = cmp.markdown();
+    assert_eq!(
+        table.matches("\n| ").count(),
+        4,
+        "header + 3 rows:\n{table}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("cmp.svg");
+    cmp.plot(&svg).unwrap();
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+}

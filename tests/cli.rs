@@ -148,7 +148,7 @@ fn json_output_and_plot() {
 
 #[test]
 fn every_subcommand_has_help_with_examples() {
-    for sub in ["train", "eval", "predict"] {
+    for sub in ["train", "eval", "predict", "compare"] {
         let out = ngmnn(&[sub, "--help"]);
         assert!(out.status.success());
         assert!(
@@ -156,4 +156,48 @@ fn every_subcommand_has_help_with_examples() {
             "{sub} --help lacks examples"
         );
     }
+}
+
+#[test]
+fn compare_prints_a_table_and_writes_report_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, plot) = (dir.path().join("c.json"), dir.path().join("c.svg"));
+    let out = ngmnn(&[
+        "compare",
+        "--epochs",
+        "3",
+        "--gradient-epochs",
+        "3",
+        "--quiet",
+        "--report",
+        report.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = stdout(&out);
+    for row in [
+        "| closed-form (paper) | flex | 3 |",
+        "| sgd (lr 0.1",
+        "| adam (lr 0.01",
+    ] {
+        assert!(table.contains(row), "missing {row}:\n{table}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 3);
+    assert_eq!(json["runs"][1]["curve"].as_array().unwrap().len(), 3);
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+    // No test set: a one-line error, not a panic.
+    let out = ngmnn(&["compare", "--test-fraction", "0", "--quiet"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("test set") && err.lines().count() == 1,
+        "{err}"
+    );
 }

@@ -51,14 +51,20 @@ impl DataArgs {
 /// Which backend runs the computation.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct BackendArgs {
-    /// Burn backend: flex or ndarray (those compiled in).
+    /// Burn backend: flex, ndarray, wgpu, tch or cuda (those compiled in; `ngmnn backends`
+    /// lists them).
     #[arg(long, default_value = "flex")]
     pub backend: BackendKind,
+    /// Device index for backends with several devices (wgpu: discrete GPU; tch: CUDA GPU,
+    /// none = CPU; cuda: GPU).
+    #[arg(long)]
+    #[serde(default)]
+    pub device: Option<usize>,
 }
 
 impl BackendArgs {
     pub fn device(&self) -> anyhow::Result<Device> {
-        Ok(self.backend.device()?)
+        Ok(self.backend.device_at(self.device)?)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Command-line interface (clap derive). Errors are reported by `main` as one line.
 
+mod backends;
 mod checkpoint;
 mod common;
 #[cfg(feature = "train")]
@@ -37,6 +38,9 @@ enum Command {
         after_help = "Example:\n  ngmnn predict --model runs/digits --data builtin --output preds.csv"
     )]
     Predict(predict::PredictArgs),
+    /// List the Burn backends compiled in and whether each works on this machine.
+    #[command(after_help = "Examples:\n  ngmnn backends\n  ngmnn backends --device 1 --json")]
+    Backends(backends::BackendsArgs),
     #[cfg(feature = "train")]
     /// Compare the closed-form trainer with SGD and Adam on the same model, data and backend.
     #[command(
@@ -52,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Backends(a) => backends::run(a),
         #[cfg(feature = "train")]
         Command::Compare(a) => compare::run(a),
     }

@@ -8,7 +8,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NgmnnError, Result};
@@ -28,7 +27,10 @@ impl Activation {
     /// `sigma` applied element-wise.
     pub fn forward<const D: usize>(self, z: Tensor<D>) -> Tensor<D> {
         match self {
-            Activation::Sigmoid => sigmoid(z),
+            // Not `burn::tensor::activation::sigmoid`: its default implementation (used by
+            // ndarray, among others) computes in f32 whatever the dtype, which breaks the f64
+            // fit (the inverse at the clip bounds lost 4e-7). exp(-z) = inf gives exactly 0.
+            Activation::Sigmoid => (z.neg().exp() + 1.0).recip(),
             Activation::Tanh => z.tanh(),
         }
     }

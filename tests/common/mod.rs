@@ -11,17 +11,44 @@ use ngmnn::BackendKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The backend the suite runs on: `NGMNN_TEST_BACKEND` (flex, ndarray), else the first
-/// compiled in (flex in the default build).
+/// The backend the suite runs on: `NGMNN_TEST_BACKEND` (flex, ndarray, wgpu, tch, cuda), else
+/// the `test-on-*` feature of the `cargo test-*` aliases, else the first backend compiled in
+/// (flex in the default build).
 pub fn device() -> Device {
-    let kind = match std::env::var("NGMNN_TEST_BACKEND") {
-        Ok(name) => name
+    backend()
+        .device()
+        .unwrap_or_else(|e| panic!("test backend {}: {e}", backend()))
+}
+
+/// See [`device`].
+pub fn backend() -> BackendKind {
+    if let Ok(name) = std::env::var("NGMNN_TEST_BACKEND") {
+        return name
             .parse::<BackendKind>()
-            .unwrap_or_else(|e| panic!("NGMNN_TEST_BACKEND: {e}")),
-        Err(_) => BackendKind::default_compiled().expect("no backend compiled in"),
-    };
-    kind.device()
-        .unwrap_or_else(|e| panic!("test backend {kind}: {e}"))
+            .unwrap_or_else(|e| panic!("NGMNN_TEST_BACKEND: {e}"));
+    }
+    let marked = [
+        (cfg!(feature = "test-on-wgpu"), BackendKind::Wgpu),
+        (cfg!(feature = "test-on-tch"), BackendKind::Tch),
+        (cfg!(feature = "test-on-cuda"), BackendKind::Cuda),
+        (cfg!(feature = "test-on-ndarray"), BackendKind::Ndarray),
+        (cfg!(feature = "test-on-flex"), BackendKind::Flex),
+    ];
+    marked
+        .into_iter()
+        .find_map(|(on, kind)| on.then_some(kind))
+        .or_else(BackendKind::default_compiled)
+        .expect("no backend compiled in")
+}
+
+/// The f64 CPU reference the backend suite compares against (the first CPU backend built in).
+pub fn reference_device() -> Device {
+    [BackendKind::Flex, BackendKind::Ndarray]
+        .into_iter()
+        .find(|b| b.is_compiled())
+        .expect("the backend suite needs a CPU backend (flex or ndarray) as reference")
+        .device()
+        .unwrap()
 }
 
 /// `../shared/data` next to the crate (CI has it at the same relative path).

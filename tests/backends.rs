@@ -23,6 +23,14 @@ fn precision() -> (DType, f64) {
     }
 }
 
+fn fit_precision() -> ngmnn::Precision {
+    if precision().0 == DType::F64 {
+        ngmnn::Precision::F64
+    } else {
+        ngmnn::Precision::F32
+    }
+}
+
 fn relative(a: &faer::Mat<f64>, b: &faer::Mat<f64>) -> f64 {
     max_diff(a, b) / b.norm_max().max(1e-12)
 }
@@ -77,16 +85,11 @@ fn decision_layer_matches_the_cpu_reference() {
 #[test]
 fn a_whole_fit_matches_the_cpu_reference() {
     let (dtype, _) = precision();
-    let precision = if dtype == DType::F64 {
-        ngmnn::Precision::F64
-    } else {
-        ngmnn::Precision::F32
-    };
     let (train, test) = digits().stratified_split(0.3, 0).unwrap();
     let config = NgmnnConfig::new(train.d(), vec![32], train.n_classes()).with_seed(1);
     let trainer = ClosedFormConfig::new()
         .with_epochs(3)
-        .with_precision(precision)
+        .with_precision(fit_precision())
         .init()
         .unwrap();
     let fit = |d| {
@@ -125,7 +128,11 @@ fn a_whole_fit_matches_the_cpu_reference() {
 fn saved_on_one_backend_loads_on_another() {
     let (train, test) = digits().stratified_split(0.3, 0).unwrap();
     let config = NgmnnConfig::new(train.d(), vec![32], train.n_classes()).with_seed(2);
-    let trainer = ClosedFormConfig::new().with_epochs(2).init().unwrap();
+    let trainer = ClosedFormConfig::new()
+        .with_epochs(2)
+        .with_precision(fit_precision())
+        .init()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (dev, cpu) = (device(), reference_device());
     for (from, to, name) in [(&dev, &cpu, "to-cpu"), (&cpu, &dev, "from-cpu")] {

@@ -1,0 +1,221 @@
+//! Benchmarks (plain harness, no extra dependencies): a closed-form epoch for n x d synthetic
+//! problems, each solver alone, the backend's matmul rate (the Gram product an epoch is made
+//! of), and one SGD epoch on the same model. Each case reports the median of several runs;
+//! ids carry the backend and the sizes, e.g. `closed_form_epoch/flex/n10000_d784`.
+//!
+//! ```text
+//! cargo bench --bench closed_form                          # flex, n up to 10k
+//! NGMNN_BENCH_FULL=1 cargo bench --bench closed_form       # also n = 60k
+//! NGMNN_BENCH_BACKEND=ndarray cargo bench --bench closed_form
+//! ```
+
+use std::time::Instant;
+
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use ngmnn::BackendKind;
+use ngmnn::data::Dataset;
+use ngmnn::learner::{GradientConfig, OptimizerKind};
+use ngmnn::model::{LayerParams, NgmnnConfig};
+use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit};
+use ngmnn::{Precision, model::Activation};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const CLASSES: usize = 10;
+const HIDDEN: usize = 256;
+const RUNS: usize = 5;
+
+/// Run `f` once to warm up, then `RUNS` times; print the median (and a rate if `work` > 0).
+fn bench(id: &str, work: f64, unit: &str, mut f: impl FnMut()) {
+    f();
+    let mut times: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let median = times[RUNS / 2];
+    if work > 0.0 {
+        println!("{id:<50} {median:>10.4} s   {:>10.2} {unit}", work / median);
+    } else {
+        println!("{id:<50} {median:>10.4} s");
+    }
+}
+
+fn backend() -> BackendKind {
+    std::env::var("NGMNN_BENCH_BACKEND")
+        .ok()
+        .map(|b| b.parse().expect("NGMNN_BENCH_BACKEND"))
+        .or_else(BackendKind::default_compiled)
+        .expect("a backend")
+}
+
+/// A synthetic classification problem: class means plus noise (learnable, not trivial).
+fn synthetic(n: usize, d: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let means: Vec<f32> = (0..CLASSES * d)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let mut x = Vec::with_capacity(n * d);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = i % CLASSES;
+        y.push(c);
+        x.extend((0..d).map(|j| means[c * d + j] + rng.random_range(-2.0..2.0)));
+    }
+    let classes = (0..CLASSES).map(|c| c.to_string()).collect();
+    Dataset::new(format!("synthetic-{n}x{d}"), x, y, d, classes).expect("valid data")
+}
+
+fn random(rows: usize, cols: usize, seed: u64, device: &Device, dtype: DType) -> Tensor<2> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let v: Vec<f32> = (0..rows * cols)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    Tensor::<2>::from_data(TensorData::new(v, [rows, cols]), (device, dtype))
+}
+
+fn sync(t: Tensor<2>) {
+    let _ = t.sum().into_data();
+}
+
+fn sizes() -> Vec<(usize, usize)> {
+    let full = std::env::var("NGMNN_BENCH_FULL").is_ok();
+    let ns: &[usize] = if full {
+        &[1_000, 10_000, 60_000]
+    } else {
+        &[1_000, 10_000]
+    };
+    ns.iter().flat_map(|&n| [(n, 64), (n, 784)]).collect()
+}
+
+fn closed_form_epoch(kind: BackendKind, device: &Device) {
+    for (n, d) in sizes() {
+        let data = synthetic(n, d, 1);
+        let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
+            .init(device)
+            .unwrap();
+        let config = ClosedFormConfig::new()
+            .with_targets(TargetMap::ColumnMinMax)
+            .with_precision(Precision::F32);
+        let mut fit = ClosedFormFit::new(config, &model, &data, None).unwrap();
+        let id = format!("closed_form_epoch/{kind}/n{n}_d{d}_h{HIDDEN}_f32");
+        bench(&id, n as f64, "samples/s", || {
+            fit.epoch().unwrap();
+        });
+    }
+}
+
+fn matmul(kind: BackendKind, device: &Device) {
+    for (n, d) in [(10_000, 64), (10_000, 256), (10_000, 784)] {
+        let h = random(n, d, 2, device, DType::F32);
+        // H^T H: 2 n d^2 flops.
+        let flops = (2 * n * d * d) as f64;
+        bench(
+            &format!("gram_matmul/{kind}/n{n}_d{d}_f32"),
+            flops / 1e9,
+            "GFLOP/s",
+            || sync(h.clone().transpose().matmul(h.clone())),
+        );
+    }
+}
+
+fn solvers(kind: BackendKind, device: &Device) {
+    let (n, d, k) = (10_000, 784, HIDDEN);
+    let x = random(n, d, 3, device, DType::F32);
+    let t = random(n, k, 4, device, DType::F32)
+        .abs()
+        .clamp(1e-4, 1.0 - 1e-4);
+    bench(
+        &format!("solvers/{kind}/ridge_n{n}_d{d}_k{k}"),
+        0.0,
+        "",
+        || {
+            ridge(&x, t.clone(), 0.3).unwrap();
+        },
+    );
+    let h = ngmnn::model::row_normalize(random(n, k, 5, device, DType::F32).abs());
+    let labels: Vec<f32> = (0..n * CLASSES)
+        .map(|i| {
+            if i % CLASSES == (i / CLASSES) % CLASSES {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let y = Tensor::<2>::from_data(TensorData::new(labels, [n, CLASSES]), (device, DType::F32));
+    let init = LayerParams {
+        w: random(k, CLASSES, 6, device, DType::F32) * 0.05,
+        b: Tensor::zeros([CLASSES], device),
+    };
+    let opts: DecisionOptions = ClosedFormConfig::new().decision_options();
+    bench(
+        &format!("solvers/{kind}/decision_layer_n{n}_k{k}_c{CLASSES}"),
+        0.0,
+        "",
+        || {
+            decision_layer(&h, &y, &init, &opts).unwrap();
+        },
+    );
+    bench(
+        &format!("solvers/{kind}/backward_step_n{n}_k{k}_c{CLASSES}"),
+        0.0,
+        "",
+        || {
+            sync(backward_step(
+                y.clone(),
+                &init,
+                Activation::Sigmoid,
+                TargetMap::ColumnMinMax,
+                1e-4,
+            ))
+        },
+    );
+}
+
+fn sgd_epoch(kind: BackendKind, device: &Device) {
+    for (n, d) in [(10_000, 64), (10_000, 784)] {
+        let data = synthetic(n, d, 7);
+        let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
+            .init(device)
+            .unwrap();
+        let trainer = GradientConfig::new()
+            .with_optimizer(OptimizerKind::Sgd)
+            .with_epochs(1)
+            .init()
+            .unwrap();
+        let id = format!("sgd_epoch/{kind}/n{n}_d{d}_h{HIDDEN}_batch64");
+        bench(&id, n as f64, "samples/s", || {
+            trainer.fit(model.clone(), &data, None).unwrap();
+        });
+    }
+}
+
+fn main() {
+    let kind = backend();
+    let device = kind.device().unwrap();
+    // `cargo bench -- NAME` runs the groups whose name contains NAME.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let groups: [(&str, fn(BackendKind, &Device)); 4] = [
+        ("gram_matmul", matmul),
+        ("closed_form_epoch", closed_form_epoch),
+        ("solvers", solvers),
+        ("sgd_epoch", sgd_epoch),
+    ];
+    println!(
+        "{:<50} {:>12}   {:>10}",
+        "bench (median of 5)", "time", "rate"
+    );
+    for (name, run) in groups {
+        if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+            run(kind, &device);
+        }
+    }
+}

@@ -195,6 +195,9 @@ fn sgd_epoch(kind: BackendKind, device: &Device) {
     }
 }
 
+/// One group of benches.
+type Group = fn(BackendKind, &Device);
+
 fn main() {
     let kind = backend();
     let device = kind.device().unwrap();
@@ -203,7 +206,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let groups: [(&str, fn(BackendKind, &Device)); 4] = [
+    let groups: [(&str, Group); 4] = [
         ("gram_matmul", matmul),
         ("closed_form_epoch", closed_form_epoch),
         ("solvers", solvers),

@@ -153,32 +153,32 @@ pub fn compare(
 }
 
 fn closed_form_curve(history: &History) -> Vec<CurvePoint> {
-    let mut t = history.setup_seconds;
-    history
-        .epochs
-        .iter()
-        .map(|r| {
-            t += r.seconds;
-            CurvePoint {
-                epoch: r.epoch,
-                seconds: t,
-                test_acc: r.valid_acc.unwrap_or(f64::NAN),
-            }
-        })
-        .collect()
+    let epochs = history.epochs.iter();
+    curve(
+        history.setup_seconds,
+        epochs.map(|r| (r.epoch, r.seconds, r.valid_acc)),
+    )
 }
 
 fn gradient_curve(history: &GradientHistory) -> Vec<CurvePoint> {
-    let mut t = history.setup_seconds;
-    history
-        .epochs
-        .iter()
-        .map(|r| {
-            t += r.seconds;
+    let epochs = history.epochs.iter();
+    curve(
+        history.setup_seconds,
+        epochs.map(|r| (r.epoch, r.seconds, r.valid_acc)),
+    )
+}
+
+/// Learning curve from per-epoch `(epoch, seconds, test accuracy)`: cumulative seconds from
+/// the set-up on.
+fn curve(setup: f64, epochs: impl Iterator<Item = (usize, f64, Option<f64>)>) -> Vec<CurvePoint> {
+    let mut t = setup;
+    epochs
+        .map(|(epoch, seconds, acc)| {
+            t += seconds;
             CurvePoint {
-                epoch: r.epoch,
+                epoch,
                 seconds: t,
-                test_acc: r.valid_acc.unwrap_or(f64::NAN),
+                test_acc: acc.unwrap_or(f64::NAN),
             }
         })
         .collect()

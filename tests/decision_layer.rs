@@ -227,11 +227,8 @@ fn digits_decision_problem(preset: Preset) -> (Tensor<2>, Tensor<2>, LayerParams
     let x = data.features_tensor(&device, DType::F64);
     let params: Vec<LayerParams> = model
         .layer_params()
-        .into_iter()
-        .map(|p| LayerParams {
-            w: p.w.cast(DType::F64),
-            b: p.b.cast(DType::F64),
-        })
+        .iter()
+        .map(|p| p.cast(DType::F64))
         .collect();
     let acts = ngmnn::model::forward_layers(x, &params, model.activation);
     let opts = DecisionOptions {
@@ -381,11 +378,8 @@ fn decision_layer_does_not_depend_on_sample_order() {
         .unwrap();
     let params: Vec<LayerParams> = model
         .layer_params()
-        .into_iter()
-        .map(|p| LayerParams {
-            w: p.w.cast(DType::F64),
-            b: p.b.cast(DType::F64),
-        })
+        .iter()
+        .map(|p| p.cast(DType::F64))
         .collect();
     let opts = ClosedFormConfig::new().decision_options();
     let solve = |d: &ngmnn::data::Dataset| {

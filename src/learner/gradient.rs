@@ -25,6 +25,7 @@ use crate::data::Dataset;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::scalar;
 use crate::model::Ngmnn;
+use crate::train::{accuracy, check_data};
 
 /// Which optimizer the baseline uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -195,18 +196,9 @@ impl GradientTrainer {
         mut on_epoch: impl FnMut(&GradientEpoch),
     ) -> Result<(Ngmnn, GradientHistory)> {
         let c = &self.config;
-        for (data, what) in
-            std::iter::once((train, "training")).chain(valid.map(|v| (v, "validation")))
-        {
-            if data.d() != model.d_input() || data.n_classes() != model.n_classes() {
-                return Err(NgmnnError::ShapeMismatch(format!(
-                    "{what} data has {} features and {} classes; the model {} inputs and {} outputs",
-                    data.d(),
-                    data.n_classes(),
-                    model.d_input(),
-                    model.n_classes()
-                )));
-            }
+        check_data(&model, train, "training")?;
+        if let Some(v) = valid {
+            check_data(&model, v, "validation")?;
         }
         let start = Instant::now();
         // Parameters tracked by autodiff (a model built on a plain device gains it here).
@@ -267,9 +259,10 @@ impl GradientTrainer {
             let valid_acc = match &valid {
                 Some((x, labels)) => {
                     let model = learner.model().valid();
-                    let pred = model.predict(x.clone());
-                    let correct = scalar(pred.equal(labels.clone()).float().sum(), "accuracy")?;
-                    Some(correct / labels.dims()[0] as f64)
+                    Some(accuracy(
+                        model.forward_activations(x.clone()).logits,
+                        labels,
+                    )?)
                 }
                 None => None,
             };

@@ -24,6 +24,14 @@ pub struct LayerParams {
 }
 
 impl LayerParams {
+    /// The same parameters in `dtype`.
+    pub fn cast(&self, dtype: burn::tensor::DType) -> Self {
+        Self {
+            w: self.w.clone().cast(dtype),
+            b: self.b.clone().cast(dtype),
+        }
+    }
+
     /// `H W + 1 b^T`.
     pub fn affine(&self, h: Tensor<2>) -> Tensor<2> {
         h.matmul(self.w.clone()) + self.b.clone().unsqueeze::<2>()

@@ -167,14 +167,7 @@ impl ClosedFormFit {
         valid: Option<(Tensor<2>, Tensor<1, Int>)>,
     ) -> Result<Self> {
         let dtype: DType = config.precision.dtype();
-        let params: Vec<LayerParams> = model
-            .layer_params()
-            .into_iter()
-            .map(|p| LayerParams {
-                w: p.w.cast(dtype),
-                b: p.b.cast(dtype),
-            })
-            .collect();
+        let params: Vec<LayerParams> = model.layer_params().iter().map(|p| p.cast(dtype)).collect();
         let layer1 = RidgeSystem::new(&x, config.gamma)?;
         let acts = forward_layers(x.clone(), &params, model.activation);
         Ok(Self {
@@ -334,7 +327,7 @@ fn check_tensors(
     Ok(counts)
 }
 
-fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()> {
+pub(crate) fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()> {
     if data.d() != model.d_input() {
         return Err(NgmnnError::ShapeMismatch(format!(
             "{what} data has {} features, the model expects {}",
@@ -353,7 +346,7 @@ fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()> {
 }
 
 /// Accuracy of `argmax` of `logits` against `labels`, computed on the device.
-fn accuracy(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
+pub(crate) fn accuracy(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
     let n = labels.dims()[0];
     let pred = logits.argmax(1).squeeze_dim::<1>(1);
     let correct = scalar(pred.equal(labels.clone()).float().sum(), "accuracy")?;

@@ -5,5 +5,6 @@ mod config;
 mod history;
 
 pub use closed_form::{ClosedForm, ClosedFormFit};
+pub(crate) use closed_form::{accuracy, check_data};
 pub use config::{ClosedFormConfig, Preset};
 pub use history::{EpochRecord, History};

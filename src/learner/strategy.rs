@@ -124,7 +124,10 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn read(loader: &TrainLoader<Ngmnn>) -> Result<Self, burn::data::dataset::DatasetError> {
+    /// All batches of `loader`, or `None` if it yields no samples.
+    fn read(
+        loader: &TrainLoader<Ngmnn>,
+    ) -> Result<Option<Self>, burn::data::dataset::DatasetError> {
         let (mut xs, mut ys, mut bounds) = (Vec::new(), Vec::new(), Vec::new());
         let mut start = 0;
         for batch in loader.iter() {
@@ -139,22 +142,13 @@ impl Gathered {
             ys.push(batch.targets);
         }
         if xs.is_empty() {
-            return Ok(Self::empty());
+            return Ok(None);
         }
-        Ok(Self {
+        Ok(Some(Self {
             x: Tensor::cat(xs, 0),
             labels: Tensor::cat(ys, 0),
             bounds,
-        })
-    }
-
-    fn empty() -> Self {
-        let device = burn::tensor::Device::default();
-        Self {
-            x: Tensor::zeros([0, 0], &device),
-            labels: Tensor::zeros([0], &device),
-            bounds: Vec::new(),
-        }
+        }))
     }
 
     fn n(&self) -> usize {
@@ -193,17 +187,17 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
 
         let setup = Instant::now();
         let data = match Gathered::read(&dataloader_train) {
-            Ok(data) => data,
+            Ok(Some(data)) => data,
+            Ok(None) => {
+                let e = NgmnnError::data(None, "the training data loader yielded no samples");
+                self.state.fail(&interrupter, e);
+                return (learner.model(), processor);
+            }
             Err(e) => {
                 interrupter.fail(e);
                 return (learner.model(), processor);
             }
         };
-        if data.n() == 0 {
-            let e = NgmnnError::data(None, "the training data loader yielded no samples");
-            self.state.fail(&interrupter, e);
-            return (learner.model(), processor);
-        }
         let fit = ClosedFormFit::from_tensors(
             self.config.clone(),
             &base,

@@ -26,45 +26,79 @@ pub struct IdxArray {
 /// [`NgmnnError::Parse`] for a wrong magic, an unknown element type, zero dimensions, or a
 /// payload whose size disagrees with the header (checked before anything is allocated).
 pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
-    let perr = |reason: String| NgmnnError::Parse {
-        path: path.to_owned(),
-        format: "IDX",
-        reason,
-    };
-    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
-        return Err(perr("bad magic number (expected 0x0000TTNN)".into()));
-    }
-    let (ty, ndims) = (bytes[2], bytes[3] as usize);
-    let width = match ty {
-        0x08 | 0x09 => 1,
-        0x0B => 2,
-        0x0C | 0x0D => 4,
-        0x0E => 8,
-        other => return Err(perr(format!("unknown element type 0x{other:02X}"))),
-    };
-    if ndims == 0 {
-        return Err(perr("zero dimensions".into()));
-    }
-    let header = 4 + 4 * ndims;
-    if bytes.len() < header {
-        return Err(perr("truncated header".into()));
-    }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let (ty, dims, header) = parse_idx_header(bytes, path)?;
+    let width = element_width(ty);
     let count = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| perr(format!("dimensions {dims:?} overflow")))?;
+        .ok_or_else(|| idx_error(path, format!("dimensions {dims:?} overflow")))?;
     let payload = &bytes[header..];
     if count.checked_mul(width) != Some(payload.len()) {
-        return Err(perr(format!(
-            "header says {dims:?} ({count} values of {width} bytes) but the file holds {} bytes of data",
-            payload.len()
-        )));
+        return Err(idx_error(
+            path,
+            format!(
+                "header says {dims:?} ({count} values of {width} bytes) but the file holds {} bytes of data",
+                payload.len()
+            ),
+        ));
     }
-    let data: Vec<f32> = match ty {
+    Ok(IdxArray {
+        dims,
+        data: decode_idx(ty, payload),
+    })
+}
+
+fn idx_error(path: &Path, reason: String) -> NgmnnError {
+    NgmnnError::Parse {
+        path: path.to_owned(),
+        format: "IDX",
+        reason,
+    }
+}
+
+/// Bytes per element of IDX element type `ty` (a type [`parse_idx_header`] accepted).
+pub(crate) fn element_width(ty: u8) -> usize {
+    match ty {
+        0x08 | 0x09 => 1,
+        0x0B => 2,
+        0x0C | 0x0D => 4,
+        _ => 8,
+    }
+}
+
+/// Parse an IDX header from the start of `bytes`: element type, dimensions, header length.
+///
+/// # Errors
+/// [`NgmnnError::Parse`] for a wrong magic, an unknown element type, zero dimensions or a
+/// truncated header.
+pub(crate) fn parse_idx_header(bytes: &[u8], path: &Path) -> Result<(u8, Vec<usize>, usize)> {
+    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
+        return Err(idx_error(
+            path,
+            "bad magic number (expected 0x0000TTNN)".into(),
+        ));
+    }
+    let (ty, ndims) = (bytes[2], bytes[3] as usize);
+    if !matches!(ty, 0x08 | 0x09 | 0x0B | 0x0C | 0x0D | 0x0E) {
+        return Err(idx_error(path, format!("unknown element type 0x{ty:02X}")));
+    }
+    if ndims == 0 {
+        return Err(idx_error(path, "zero dimensions".into()));
+    }
+    let header = 4 + 4 * ndims;
+    if bytes.len() < header {
+        return Err(idx_error(path, "truncated header".into()));
+    }
+    let dims = bytes[4..header]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    Ok((ty, dims, header))
+}
+
+/// Decode big-endian IDX elements of type `ty` to f32.
+pub(crate) fn decode_idx(ty: u8, payload: &[u8]) -> Vec<f32> {
+    match ty {
         0x08 => payload.iter().map(|&b| b as f32).collect(),
         0x09 => payload.iter().map(|&b| b as i8 as f32).collect(),
         0x0B => payload
@@ -83,8 +117,7 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
             .chunks_exact(8)
             .map(|c| f64::from_be_bytes(c.try_into().expect("8 bytes")) as f32)
             .collect(),
-    };
-    Ok(IdxArray { dims, data })
+    }
 }
 
 /// The labels file that belongs to an images file (`images` -> `labels`, `idx3` -> `idx1`).

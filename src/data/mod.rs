@@ -1,6 +1,6 @@
 //! Data: the in-memory classification dataset, loaders for the common formats (MATLAB v5
 //! `.mat`, MNIST-style IDX, CSV), the built-in demo set, seeded stratified splits and
-//! standardisation.
+//! standardisation; re-readable batch sources for streamed fits.
 
 mod builtin;
 mod csv;
@@ -9,6 +9,7 @@ mod idx;
 mod load;
 mod mat;
 mod standardize;
+mod stream;
 
 pub use builtin::{BUILTIN_NAME, digits};
 pub use csv::{CsvOptions, LabelColumn, load_csv, parse_csv};
@@ -17,3 +18,4 @@ pub use idx::{load_idx, load_idx_dir, parse_idx};
 pub use load::{DataFormat, LoadedData, load};
 pub use mat::{load_mat, parse_mat};
 pub use standardize::Standardizer;
+pub use stream::{Batch, BatchSource, DatasetBatches, IdxStream, SyntheticSource};

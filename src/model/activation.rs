@@ -55,7 +55,7 @@ impl Activation {
         }
     }
 
-    /// `sigma^-1` on one number (host reference, used by tests).
+    /// `sigma^-1` on one number (the trainer's class targets, spec §2, and tests).
     pub fn inverse_scalar(self, h: f64) -> f64 {
         match self {
             Activation::Sigmoid => (h / (1.0 - h)).ln(),

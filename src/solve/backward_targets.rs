@@ -19,12 +19,27 @@
 //! Because layers are solved top-down, the target of layer `l` is one step below the target
 //! of layer `l+1` through the just-updated `W_{l+1}`: the trainer walks down incrementally
 //! with [`backward_step`] instead of restarting from `Y` for every layer.
+//!
+//! # Class targets
+//! `A`'s row `i` depends on sample `i` only through its label (it starts as the one-hot `y_i`),
+//! and the column-wise maps only through column totals over the samples. So the targets are
+//! `T = Y G` for a `c x d` matrix `G` whose row `k` is the target of class `k`, and a column
+//! total over the `n` samples is a total over the classes weighted by their counts `n_k`:
+//! ```text
+//! softmax:  S_kj = exp(A_kj) / sum_m n_m exp(A_mj)
+//! min-max:  min and max over the classes present
+//! ```
+//! [`class_backward_step`] walks this `c x d` matrix down on the host in f64, starting from
+//! `G = I_c`: the same targets as [`backward_step`] on the `n x d` tensors, at a cost
+//! independent of `n`. The trainer uses it (also for streamed data, where `T` could not be
+//! held).
 
 use std::fmt;
 use std::str::FromStr;
 
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
+use faer::Mat;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NgmnnError, Result};
@@ -121,6 +136,67 @@ pub fn backward_targets(
     layers_above.iter().rev().fold(y, |latent, layer| {
         backward_step(latent, layer, activation, map, clip)
     })
+}
+
+/// One step of the class targets down through a layer with host weights `w`
+/// (`[d_{j-1}, d_j]`) and bias `b` (`[d_j]`): `latent` is `c x d_j`, row `k` the target of class
+/// `k`; `counts[k]` samples carry label `k`. Returns the `c x d_{j-1}` targets and the number of
+/// sample entries (counted with multiplicity) the map put at the clip bounds.
+///
+/// # Panics
+/// If the shapes do not match (a programming error).
+pub fn class_backward_step(
+    latent: &Mat<f64>,
+    w: &Mat<f64>,
+    b: &[f64],
+    counts: &[usize],
+    activation: Activation,
+    map: TargetMap,
+    clip: f64,
+) -> (Mat<f64>, f64) {
+    let (c, below) = (latent.nrows(), w.nrows());
+    assert_eq!(
+        (latent.ncols(), b.len(), counts.len()),
+        (w.ncols(), w.ncols(), c)
+    );
+    let shifted = Mat::from_fn(c, latent.ncols(), |k, j| latent[(k, j)] - b[j]);
+    let a = &shifted * w.transpose(); // c x d_{j-1}
+    let present: Vec<usize> = (0..c).filter(|&k| counts[k] > 0).collect();
+    let mut s = Mat::<f64>::zeros(c, below);
+    for j in 0..below {
+        let column = || present.iter().map(|&k| a[(k, j)]);
+        match map {
+            TargetMap::ColumnSoftmax => {
+                let top = column().fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = present
+                    .iter()
+                    .map(|&k| counts[k] as f64 * (a[(k, j)] - top).exp())
+                    .sum();
+                for k in 0..c {
+                    s[(k, j)] = ((a[(k, j)] - top).exp() / total).clamp(clip, 1.0 - clip);
+                }
+            }
+            TargetMap::ColumnMinMax => {
+                let lo = column().fold(f64::INFINITY, f64::min);
+                let range = (column().fold(f64::NEG_INFINITY, f64::max) - lo).max(1e-30);
+                for k in 0..c {
+                    let v = (a[(k, j)] - lo) / range * (1.0 - 2.0 * clip) + clip;
+                    s[(k, j)] = v.clamp(clip, 1.0 - clip);
+                }
+            }
+        }
+    }
+    let saturated: f64 = present
+        .iter()
+        .map(|&k| {
+            let hits = (0..below)
+                .filter(|&j| s[(k, j)] <= clip || s[(k, j)] >= 1.0 - clip)
+                .count();
+            (hits * counts[k]) as f64
+        })
+        .sum();
+    let targets = Mat::from_fn(c, below, |k, j| activation.inverse_scalar(s[(k, j)]));
+    (targets, saturated)
 }
 
 impl fmt::Display for TargetMap {

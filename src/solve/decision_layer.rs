@@ -18,16 +18,30 @@
 //! first round's `lambda` ([`DecisionOptions::hold_lambda`]) and rejects a round that would
 //! raise the objective ([`DecisionOptions::monotone`]), so its objective never increases.
 
-use burn::tensor::Tensor;
+//!
+//! # Passes over the data
+//! The solver sees its input only through [`DecisionInput`]: per-sample losses (step A and the
+//! loss of step B) and the alpha-weighted moments of `[H | Zt]` (step C), each a pass over the
+//! rows. In memory that is one batch ([`decision_layer`]); the trainer also streams batches or
+//! runs shards on several devices. A round is two passes (losses, then moments; the first
+//! round's losses can be handed in), and its objective comes from the moments without a
+//! third pass:
+//! ```text
+//! sum_i alpha_i ||W^T h_i + b - zt_i||^2 = tr(W^T Shh W) - 2 tr(W^T Shz) + tr(Szz)
+//! ```
+//! (`S..` the centred weighted moments; exact for the optimal `b = mu_Z - W^T mu_H`).
 
+use burn::tensor::{Device, Tensor};
+use faer::Mat;
+
+use super::moments::{Moments, trace_at_b};
 use super::{
     AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights, slack, slack_targets,
-    stiefel_update,
+    stiefel_from_moments,
 };
 use crate::error::{NgmnnError, Result};
-use crate::linalg::{to_host, to_host_vec};
+use crate::linalg::{scalar, to_host, to_host_vec};
 use crate::model::LayerParams;
-
 /// Settings of the decision-layer solver.
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionOptions {
@@ -68,6 +82,97 @@ pub struct DecisionOutcome {
     pub s: faer::Mat<f64>,
     /// `W` of the last round (host, f64).
     pub w: faer::Mat<f64>,
+    /// `b` of the last round (host, f64).
+    pub b: Vec<f64>,
+}
+
+/// The decision layer's input `H` (`[n, k]`) and labels `Y` (`[n, c]`), visited in passes.
+pub trait DecisionInput {
+    /// The device the per-sample vectors (`[n]`: losses, `alpha`) live on.
+    fn device(&self) -> Device;
+
+    /// Per-sample losses `f_i = ||h_i W + bias - zt_i||^2` for the slack targets `Zt` of step A
+    /// at those outputs ([`batch_losses`] on every batch), `[n]` in row order.
+    ///
+    /// # Errors
+    /// Errors reading or computing a batch.
+    fn losses(&mut self, w: &Tensor<2>, bias: &Tensor<1>) -> Result<Tensor<1>>;
+
+    /// The `alpha`-weighted moments of `[H | Zt]` ([`batch_moments`] on every batch, merged),
+    /// `Zt` again from the outputs `h_i W + bias`.
+    ///
+    /// # Errors
+    /// Errors reading or computing a batch.
+    fn moments(&mut self, w: &Tensor<2>, bias: &Tensor<1>, alpha: &Tensor<1>) -> Result<Moments>;
+}
+
+/// Step A on one batch: `Zt = Y + Y o max(Y o F - 1, 0)` for `F = H W + 1 bias^T`.
+fn batch_targets(
+    h: &Tensor<2>,
+    y: &Tensor<2>,
+    w: &Tensor<2>,
+    bias: &Tensor<1>,
+) -> (Tensor<2>, Tensor<2>) {
+    let f = h.clone().matmul(w.clone()) + bias.clone().unsqueeze::<2>();
+    let zt = slack_targets(y, slack(y, &f));
+    (f, zt)
+}
+
+/// Per-sample losses of one batch (see [`DecisionInput::losses`]), `[b]`.
+pub fn batch_losses(h: &Tensor<2>, y: &Tensor<2>, w: &Tensor<2>, bias: &Tensor<1>) -> Tensor<1> {
+    let (f, zt) = batch_targets(h, y, w, bias);
+    losses(f, &zt)
+}
+
+/// The `alpha`-weighted moments of `[H | Zt]` of one batch (`alpha`: the batch's `[b]` slice);
+/// `None` if its weights are all 0.
+///
+/// # Errors
+/// [`NgmnnError::NonFinite`] for NaN/inf.
+pub fn batch_moments(
+    h: &Tensor<2>,
+    y: &Tensor<2>,
+    w: &Tensor<2>,
+    bias: &Tensor<1>,
+    alpha: &Tensor<1>,
+) -> Result<Option<Moments>> {
+    let (_, zt) = batch_targets(h, y, w, bias);
+    Moments::of_batch(h, &zt, Some(alpha))
+}
+
+/// The whole input resident as one batch.
+struct Resident<'a> {
+    h: &'a Tensor<2>,
+    y: &'a Tensor<2>,
+}
+
+impl DecisionInput for Resident<'_> {
+    fn device(&self) -> Device {
+        self.h.device()
+    }
+
+    fn losses(&mut self, w: &Tensor<2>, bias: &Tensor<1>) -> Result<Tensor<1>> {
+        Ok(batch_losses(self.h, self.y, w, bias))
+    }
+
+    fn moments(&mut self, w: &Tensor<2>, bias: &Tensor<1>, alpha: &Tensor<1>) -> Result<Moments> {
+        batch_moments(self.h, self.y, w, bias, alpha)?.ok_or_else(zero_weights)
+    }
+}
+
+pub(crate) fn zero_weights() -> NgmnnError {
+    NgmnnError::Numerical {
+        context: "decision layer",
+        reason: "the sample weights alpha sum to 0".into(),
+    }
+}
+
+/// `sum_i alpha_i ||W^T h_i + b - zt_i||^2` from the moments, for the optimal `b` (module docs).
+fn weighted_loss(m: &Moments, w: &Mat<f64>) -> f64 {
+    let hh_w = m.hh() * w;
+    let zz = m.zz();
+    let tr_zz: f64 = (0..zz.nrows()).map(|i| zz[(i, i)]).sum();
+    trace_at_b(w, &hh_w) - 2.0 * trace_at_b(w, &m.hz()) + tr_zz
 }
 
 /// Per-sample losses `f_i = ||F_i - Zt_i||^2`, `[n]`.
@@ -103,6 +208,23 @@ pub fn decision_layer(
     init: &LayerParams,
     opts: &DecisionOptions,
 ) -> Result<DecisionOutcome> {
+    let init_host = to_host(init.w.clone(), "decision-layer W")?;
+    decision_layer_passes(&mut Resident { h, y }, init, &init_host, None, opts)
+}
+
+/// [`decision_layer`] on any [`DecisionInput`]; `init_host` is `init.w` on the host (the
+/// tie-break reference of the first round), `first_losses` the losses at `init` if already
+/// computed (the trainer gets them from its forward pass).
+///
+/// # Errors
+/// As [`decision_layer`].
+pub fn decision_layer_passes(
+    input: &mut impl DecisionInput,
+    init: &LayerParams,
+    init_host: &Mat<f64>,
+    first_losses: Option<Tensor<1>>,
+    opts: &DecisionOptions,
+) -> Result<DecisionOutcome> {
     if opts.max_iterations == 0 {
         return Err(NgmnnError::config(
             "decision_iterations",
@@ -110,51 +232,55 @@ pub fn decision_layer(
             "must be at least 1",
         ));
     }
-    let entry_bias = init.b.clone().unsqueeze::<2>();
+    let (device, dtype) = (input.device(), init.w.dtype());
     let mut params = init.clone();
-    let mut hw = h.clone().matmul(params.w.clone());
+    let mut first_losses = first_losses;
     let mut objectives = Vec::with_capacity(opts.max_iterations);
-    let mut last: Option<(AdaptiveWeights, faer::Mat<f64>, faer::Mat<f64>)> = None;
+    let mut last: Option<(AdaptiveWeights, Mat<f64>, Mat<f64>, Vec<f64>)> = None;
     for _ in 0..opts.max_iterations {
         let bias = if opts.fresh_bias {
-            params.b.clone().unsqueeze::<2>()
+            params.b.clone()
         } else {
-            entry_bias.clone()
+            init.b.clone()
         };
-        let f = hw.clone() + bias;
-        // A: slack and regression targets.
-        let zt = slack_targets(y, slack(y, &f));
+        // A: slack and regression targets, and the per-sample losses they give.
+        let losses = match first_losses.take() {
+            Some(l) => l,
+            None => input.losses(&params.w, &bias)?,
+        };
         // B: adaptive sample weights (or, with `hold_lambda`, the exact minimiser for the
         // first round's lambda).
         let aw = match &last {
-            Some((prev, _, _)) if opts.hold_lambda && prev.lambda > 0.0 => AdaptiveWeights {
-                alpha: simplex_weights(&losses(f, &zt), prev.lambda)?,
+            Some((prev, ..)) if opts.hold_lambda && prev.lambda > 0.0 => AdaptiveWeights {
+                alpha: simplex_weights(&losses, prev.lambda)?,
                 ..prev.clone()
             },
-            _ => adaptive_weights(&losses(f, &zt), opts.ratio, opts.alpha_index)?,
+            _ => adaptive_weights(&losses, opts.ratio, opts.alpha_index)?,
         };
-        // C: W, b on the flexible Stiefel manifold.
+        // C: W, b on the flexible Stiefel manifold, from the weighted moments of [H | Zt].
+        let moments = input.moments(&params.w, &bias, &aw.alpha)?;
         let previous = match &last {
-            Some((_, _, w)) => w.clone(),
-            None => to_host(params.w.clone(), "decision-layer W")?,
+            Some((_, _, w, _)) => w,
+            None => init_host,
         };
-        let step = stiefel_update(h, &zt, &aw.alpha, opts.gamma, Some(&previous))?;
-        let new_hw = h.clone().matmul(step.params.w.clone());
-        let f_new = new_hw.clone() + step.params.b.clone().unsqueeze::<2>();
-        let objective = decision_objective(f_new, &zt, &aw.alpha, aw.lambda)?;
+        let step = stiefel_from_moments(&moments, opts.gamma, Some(previous), &device, dtype)?;
+        let alpha_sq = scalar(aw.alpha.clone().square().sum(), "decision-layer weights")?;
+        let objective = weighted_loss(&moments, &step.w) + aw.lambda * alpha_sq;
+        if !objective.is_finite() {
+            return Err(NgmnnError::NonFinite("decision-layer objective".into()));
+        }
         let previous = objectives.last().copied();
         if opts.monotone && previous.is_some_and(|prev: f64| objective > prev) {
             break; // keep the previous round's W, b
         }
         params = step.params;
-        hw = new_hw;
         objectives.push(objective);
-        last = Some((aw, step.s, step.w));
+        last = Some((aw, step.s, step.w, step.b));
         if previous.is_some_and(|prev| (prev - objective).abs() < opts.tolerance) {
             break;
         }
     }
-    let (aw, s, w) = last.expect("at least one round ran");
+    let (aw, s, w, b) = last.expect("at least one round ran");
     Ok(DecisionOutcome {
         params,
         objectives,
@@ -162,5 +288,6 @@ pub fn decision_layer(
         alpha: aw.alpha,
         s,
         w,
+        b,
     })
 }

@@ -6,19 +6,29 @@
 //!   coordinate descent over [`slack`] (A), [`adaptive_weights`] (B) and [`stiefel`] (C),
 //!   driven by [`decision_layer`].
 //!
+//! Every solve reads the data only through sums over samples ([`moments`]), so the same code
+//! serves in-memory, streamed and sharded fits.
+//!
 //! Big products run as Burn tensor ops on the inputs' device and dtype; the small `d x d`
 //! factorisations run on the host in f64 ([`crate::linalg`]).
 
 pub mod adaptive_weights;
 pub mod backward_targets;
 pub mod decision_layer;
+pub mod moments;
 pub mod ridge;
 pub mod slack;
 pub mod stiefel;
 
 pub use adaptive_weights::{AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights};
-pub use backward_targets::{TargetMap, backward_step, backward_step_counted, backward_targets};
-pub use decision_layer::{DecisionOptions, DecisionOutcome, decision_layer, decision_objective};
+pub use backward_targets::{
+    TargetMap, backward_step, backward_step_counted, backward_targets, class_backward_step,
+};
+pub use decision_layer::{
+    DecisionInput, DecisionOptions, DecisionOutcome, batch_losses, batch_moments, decision_layer,
+    decision_layer_passes, decision_objective,
+};
+pub use moments::Moments;
 pub use ridge::{RidgeSolution, RidgeSystem, ridge};
 pub use slack::{slack, slack_targets};
-pub use stiefel::stiefel_update;
+pub use stiefel::{stiefel_from_moments, stiefel_update};

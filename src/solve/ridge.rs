@@ -14,11 +14,25 @@
 //! host in f64. At the solution the objective equals `||Tc||^2 - tr(W^T Hc^T Tc)`, so it costs
 //! no extra product. [`RidgeSystem`] keeps the factorisation of an input that does not change
 //! (layer 1's input is the data): computed once per fit.
+//!
+//! # Class targets (what the trainer solves)
+//! The backward targets of spec §2 depend on a sample only through its label: `T = Y G` with a
+//! `c x q` matrix `G` ([`super::backward_targets::class_backward_step`]). Then, from the moments
+//! of `[H | Y]` ([`Moments`]):
+//! ```text
+//! Hc^T Tc = (Hc^T Yc) G        mu_T = G^T mu_Y        ||Tc||^2 = tr(G^T (Yc^T Yc) G)
+//! ```
+//! so a hidden layer's solve needs `Hc^T Hc` and the `p x c` matrix `Hc^T Yc` from the data,
+//! never the `n x q` targets: [`RidgeSystem::solve_class_targets`].
 
 use burn::tensor::Tensor;
 
-use crate::error::Result;
-use crate::linalg::{RidgeFactor, from_host, scalar, to_host};
+use burn::tensor::{DType, Device};
+use faer::Mat;
+
+use super::moments::{Moments, trace_at_b};
+use crate::error::{NgmnnError, Result};
+use crate::linalg::{RidgeFactor, from_host, from_host_vec, scalar, to_host};
 use crate::model::LayerParams;
 
 /// The part of a ridge regression that depends only on the input `H`: its column means and
@@ -26,6 +40,7 @@ use crate::model::LayerParams;
 #[derive(Debug)]
 pub struct RidgeSystem {
     mean: Tensor<2>,
+    mean_host: Vec<f64>,
     factor: RidgeFactor,
 }
 
@@ -36,6 +51,10 @@ pub struct RidgeSolution {
     pub params: LayerParams,
     /// `||H W + 1 b^T - T||^2 + gamma ||W||^2` at the solution.
     pub objective: f64,
+    /// `W` on the host in f64 (before the cast to the device dtype).
+    pub w: Mat<f64>,
+    /// `b` on the host in f64.
+    pub b: Vec<f64>,
 }
 
 impl RidgeSystem {
@@ -49,9 +68,84 @@ impl RidgeSystem {
         let mean = h.clone().mean_dim(0);
         let hc = h.clone() - mean.clone();
         let gram = to_host(hc.clone().transpose().matmul(hc), "ridge Gram matrix H^T H")?;
+        let mean_host = to_host(mean.clone(), "ridge input means")?;
         Ok(Self {
+            mean_host: (0..mean_host.ncols()).map(|j| mean_host[(0, j)]).collect(),
             mean,
             factor: RidgeFactor::new(gram, gamma)?,
+        })
+    }
+
+    /// Factor the system from the moments of `[H | Z]` (any `Z`; only the `H` part is used),
+    /// accumulated over batches, shards or devices.
+    ///
+    /// # Errors
+    /// As [`RidgeSystem::new`].
+    pub fn from_moments(m: &Moments, gamma: f64, device: &Device, dtype: DType) -> Result<Self> {
+        Ok(Self {
+            mean: from_host_vec(m.mean_h(), device, dtype).unsqueeze::<2>(),
+            mean_host: m.mean_h().to_vec(),
+            factor: RidgeFactor::new(m.hh(), gamma)?,
+        })
+    }
+
+    /// Solve for the class targets `T = Y G` (`g`: `c x q`, row `k` the target of class `k`),
+    /// given the moments `m` of `[H | Y]` that the system was built from.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if `g` does not fit the moments, [`NgmnnError::NonFinite`]
+    /// if the solution is not finite.
+    pub fn solve_class_targets(
+        &self,
+        m: &Moments,
+        g: &Mat<f64>,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<RidgeSolution> {
+        if g.nrows() != m.q() || m.p != self.factor.dim() {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "class targets {}x{} for moments of {} inputs and {} classes (system {})",
+                g.nrows(),
+                g.ncols(),
+                m.p,
+                m.q(),
+                self.factor.dim()
+            )));
+        }
+        let cross = m.hz() * g; // Hc^T Tc, p x q
+        let mean_t: Vec<f64> = (0..g.ncols())
+            .map(|j| (0..g.nrows()).map(|k| g[(k, j)] * m.mean_z()[k]).sum())
+            .collect();
+        let tss = trace_at_b(g, &(m.zz() * g)); // tr(G^T Yc^T Yc G)
+        self.finish(&cross, &mean_t, tss, device, dtype)
+    }
+
+    /// `W = (Hc^T Hc + gamma I)^-1 cross`, `b = mu_T - W^T mu_H`, objective `tss - tr(W^T cross)`.
+    fn finish(
+        &self,
+        cross: &Mat<f64>,
+        mean_t: &[f64],
+        tss: f64,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<RidgeSolution> {
+        let w = self.factor.solve(cross)?;
+        let b: Vec<f64> = (0..w.ncols())
+            .map(|j| {
+                mean_t[j]
+                    - (0..w.nrows())
+                        .map(|i| w[(i, j)] * self.mean_host[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        Ok(RidgeSolution {
+            params: LayerParams {
+                w: from_host(&w, device, dtype),
+                b: from_host_vec(&b, device, dtype),
+            },
+            objective: tss - trace_at_b(&w, cross),
+            w,
+            b,
         })
     }
 
@@ -69,18 +163,9 @@ impl RidgeSystem {
             "ridge cross product H^T T",
         )?;
         let tss = scalar(tc.square().sum(), "ridge targets")?;
-        let w = self.factor.solve(&cross)?;
-        let fit: f64 = (0..w.nrows())
-            .flat_map(|i| (0..w.ncols()).map(move |j| (i, j)))
-            .map(|(i, j)| w[(i, j)] * cross[(i, j)])
-            .sum();
-        let w = from_host(&w, &device, dtype);
-        // b = mu_T - W^T mu_H, as a [1, q] row, on the device.
-        let b = (t_mean - self.mean.clone().matmul(w.clone())).squeeze_dim::<1>(0);
-        Ok(RidgeSolution {
-            params: LayerParams { w, b },
-            objective: tss - fit,
-        })
+        let t_mean = to_host(t_mean, "ridge target means")?;
+        let t_mean: Vec<f64> = (0..t_mean.ncols()).map(|j| t_mean[(0, j)]).collect();
+        self.finish(&cross, &t_mean, tss, &device, dtype)
     }
 }
 

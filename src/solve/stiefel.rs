@@ -24,15 +24,16 @@
 //! same objective value, but the fit becomes a continuous function of the data (mini-batch
 //! order, resuming from a checkpoint).
 //!
-//! On the device: one product `[1, n] x [n, k + c]` for the weighted means and one
-//! `[k, n] x [n, k + c]` for `S` and `C` together. On the host (f64): `S^-1/2` by a symmetric
-//! eigendecomposition and a `k x c` thin SVD.
+//! On the device: the alpha-weighted moments of `[H | Zt]` ([`Moments`]: a weighted mean and
+//! one `[k + c, n] x [n, k + c]` product per batch). On the host (f64): `S^-1/2` by a symmetric
+//! eigendecomposition and a `k x c` thin SVD ([`stiefel_from_moments`]).
 
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Device, Tensor};
 use faer::Mat;
 
-use crate::error::Result;
-use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes_near, to_host};
+use super::moments::Moments;
+use crate::error::{NgmnnError, Result};
+use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes_near};
 use crate::model::LayerParams;
 
 /// The result of step C.
@@ -42,6 +43,8 @@ pub struct StiefelUpdate {
     pub params: LayerParams,
     /// `W` on the host in f64 (before the cast to the device dtype).
     pub w: Mat<f64>,
+    /// `b` on the host in f64.
+    pub b: Vec<f64>,
     /// `S = Hc^T diag(alpha) Hc + gamma I` on the host; `W^T S W = I` holds for `w`.
     pub s: Mat<f64>,
 }
@@ -62,35 +65,46 @@ pub fn stiefel_update(
     gamma: f64,
     previous: Option<&Mat<f64>>,
 ) -> Result<StiefelUpdate> {
-    let (device, dtype) = (h.device(), h.dtype());
-    let [_, k] = h.dims();
-    let c = zt.dims()[1];
-    let u = (alpha.clone() / alpha.clone().sum()).unsqueeze::<2>(); // [1, n]
-    let hz = Tensor::cat(vec![h.clone(), zt.clone()], 1); // [n, k + c]
-    let means = u.matmul(hz.clone()); // [1, k + c] = [mu_H | mu_Z]
-    let mu_h = means.clone().slice([0..1, 0..k]);
-    let hc = h.clone() - mu_h;
-    let weighted = hc.clone() * alpha.clone().unsqueeze_dim::<2>(1);
-    // Zt's weighted mean cancels against the weighted-centred Hc, so [Hc | Zt] suffices.
-    let hcz = Tensor::cat(vec![hc, zt.clone()], 1);
-    let sc = to_host(weighted.transpose().matmul(hcz), "decision-layer S and C")?; // [k, k + c]
-    let means = to_host(means, "decision-layer weighted means")?;
+    let moments = Moments::of_batch(h, zt, Some(alpha))?.ok_or_else(|| NgmnnError::Numerical {
+        context: "decision layer",
+        reason: "the sample weights alpha sum to 0".into(),
+    })?;
+    stiefel_from_moments(&moments, gamma, previous, &h.device(), h.dtype())
+}
 
-    let s = Mat::from_fn(k, k, |i, j| sc[(i, j)] + if i == j { gamma } else { 0.0 });
-    let cross = Mat::from_fn(k, c, |i, j| sc[(i, k + j)]);
+/// Step C from the alpha-weighted moments of `[H | Zt]` (`m.p = k`, `m.q() = c`), however they
+/// were accumulated; `W` and `b` are put on `device` in `dtype`.
+///
+/// # Errors
+/// As [`stiefel_update`].
+pub fn stiefel_from_moments(
+    m: &Moments,
+    gamma: f64,
+    previous: Option<&Mat<f64>>,
+    device: &Device,
+    dtype: DType,
+) -> Result<StiefelUpdate> {
+    let (k, c) = (m.p, m.q());
+    let mut s = m.hh();
+    for i in 0..k {
+        s[(i, i)] += gamma;
+    }
+    let cross = m.hz();
     let inv_sqrt = SymInvSqrt::new(&s)?.inv_sqrt;
     let reference = previous.map(|w| &s * &inv_sqrt * w); // S^1/2 W_prev
     let q = procrustes_near(&(&inv_sqrt * &cross), reference.as_ref())?;
     let w = &inv_sqrt * &q;
+    let (mu_h, mu_z) = (m.mean_h(), m.mean_z());
     let b: Vec<f64> = (0..c)
-        .map(|j| means[(0, k + j)] - (0..k).map(|i| w[(i, j)] * means[(0, i)]).sum::<f64>())
+        .map(|j| mu_z[j] - (0..k).map(|i| w[(i, j)] * mu_h[i]).sum::<f64>())
         .collect();
     Ok(StiefelUpdate {
         params: LayerParams {
-            w: from_host(&w, &device, dtype),
-            b: from_host_vec(&b, &device, dtype),
+            w: from_host(&w, device, dtype),
+            b: from_host_vec(&b, device, dtype),
         },
         w,
+        b,
         s,
     })
 }

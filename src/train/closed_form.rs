@@ -1,31 +1,47 @@
 //! The closed-form trainer: the training loop of spec §4.
 //!
 //! ```text
-//! forward pass on the training set, keeping every layer's input H_0 .. H_{L-1}
+//! forward pass on the training set                                  (setup: pass 0)
 //! for epoch in 1..=T:
-//!     update the decision layer (§3) on H_{L-1}
+//!     update the decision layer (§3) on H_{L-1}                      (2 passes per round,
+//!                                                                     the first round's losses
+//!                                                                     come from the last pass)
 //!     for l = L-1 down to 1:                    # top-down
 //!         T_l = backward targets (§2) through the already-updated layers above
-//!         W_l, b_l = ridge (§1) from H_{l-1} to T_l
-//!     forward pass: training metrics, and the activations of the next epoch
+//!         W_l, b_l = ridge (§1) from H_{l-1} to T_l                  (no pass: moments)
+//!     forward pass: training metrics, the moments and first losses of the next epoch
 //! ```
 //! Top-down order means the input of the layer being solved depends only on layers not yet
-//! updated in this epoch, so the stored activations are current for it. Layer 1's input is the
-//! data, so its Gram matrix and factorisation are computed once per fit ([`RidgeSystem`]); the
-//! backward targets are walked down incrementally, one step per layer. The forward pass that
-//! measures an epoch's training accuracy is the next epoch's forward pass.
+//! updated in this epoch, so the moments of `[H_{l-1} | Y]` taken in the last forward pass are
+//! current for it. The backward targets depend on a sample only through its label (`T = Y G`,
+//! [`class_backward_step`]), so a hidden layer's solve needs only those moments, and layer 1's
+//! (the data's) are computed and factored once per fit.
+//!
+//! # Passes over the data
+//! The data is read only in passes ([`Rows`]): an epoch with `R` decision-layer rounds makes
+//! `2 R` passes (`R` moment passes, `R - 1` loss passes, one forward pass). In memory the
+//! decision layer's input is kept between passes, so its passes cost no forward pass; streamed
+//! ([`ClosedForm::fit_stream`]) every pass re-reads the source and runs the hidden layers again.
+//! Rows split over several devices ([`ClosedForm::fit_sharded`]) compute every pass on all
+//! devices at once and merge the moments on the host.
 
 use std::time::Instant;
 
-use burn::tensor::{DType, Int, Tensor};
+use burn::tensor::{DType, Device, Int, Tensor};
+use faer::Mat;
 
+use super::rows::{BatchView, Rows, Shard};
 use super::{ClosedFormConfig, EpochRecord, History};
-use crate::data::Dataset;
+use crate::data::{BatchSource, Dataset};
 use crate::error::{NgmnnError, Result};
-use crate::linalg::scalar;
-use crate::model::{Activation, Activations, LayerParams, Ngmnn, forward_layers};
+use crate::linalg::{scalar, to_host};
+use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::adaptive_weights::MIN_SAMPLES;
-use crate::solve::{DecisionOptions, RidgeSystem, backward_step_counted, decision_layer, ridge};
+use crate::solve::decision_layer::zero_weights;
+use crate::solve::{
+    DecisionInput, DecisionOptions, Moments, RidgeSystem, batch_losses, batch_moments,
+    class_backward_step, decision_layer_passes,
+};
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
 #[derive(Debug, Clone)]
@@ -68,10 +84,62 @@ impl ClosedForm {
         model: Ngmnn,
         train: &Dataset,
         valid: Option<&Dataset>,
-        mut on_epoch: impl FnMut(&EpochRecord),
+        on_epoch: impl FnMut(&EpochRecord),
     ) -> Result<(Ngmnn, History)> {
         let start = Instant::now();
-        let mut fit = ClosedFormFit::new(self.config.clone(), &model, train, valid)?;
+        let fit = ClosedFormFit::new(self.config.clone(), &model, train, valid)?;
+        self.drive(fit, model, start, on_epoch)
+    }
+
+    /// As [`ClosedForm::fit`] with the training rows split into one contiguous shard per
+    /// device in `devices` (repeat a device to split its rows over several threads): every
+    /// pass runs on all shards at once and their moments are merged on the host, so the result
+    /// is the single-device fit up to rounding. The model and the validation data stay on the
+    /// model's device.
+    ///
+    /// # Errors
+    /// As [`ClosedForm::fit`]; [`NgmnnError::InvalidConfig`] for no devices or more devices
+    /// than samples.
+    pub fn fit_sharded(
+        &self,
+        model: Ngmnn,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+        devices: &[Device],
+    ) -> Result<(Ngmnn, History)> {
+        let start = Instant::now();
+        let fit = ClosedFormFit::new_sharded(self.config.clone(), &model, train, valid, devices)?;
+        self.drive(fit, model, start, |_| {})
+    }
+
+    /// Fit from a re-readable source of batches without holding the data: every pass reads
+    /// `train` again, one batch at a time (see the module docs for the passes per epoch).
+    /// Memory beyond one batch is `O(n)` scalars (per-sample losses and weights) plus the
+    /// `d x d` moments. Gives the in-memory fit's weights up to rounding.
+    ///
+    /// # Errors
+    /// As [`ClosedForm::fit`]; the source's I/O and parse errors; [`NgmnnError::InvalidData`]
+    /// for a batch with non-finite features or out-of-range labels, or a source that yields a
+    /// different number of rows in a later pass.
+    pub fn fit_stream(
+        &self,
+        model: Ngmnn,
+        train: Box<dyn BatchSource>,
+        valid: Option<Box<dyn BatchSource>>,
+        on_epoch: impl FnMut(&EpochRecord),
+    ) -> Result<(Ngmnn, History)> {
+        let start = Instant::now();
+        let fit = ClosedFormFit::streamed(self.config.clone(), &model, train, valid)?;
+        self.drive(fit, model, start, on_epoch)
+    }
+
+    fn drive(
+        &self,
+        mut fit: ClosedFormFit,
+        model: Ngmnn,
+        start: Instant,
+        mut on_epoch: impl FnMut(&EpochRecord),
+    ) -> Result<(Ngmnn, History)> {
         let mut history = History {
             setup_seconds: start.elapsed().as_secs_f64(),
             epochs: Vec::with_capacity(self.config.epochs),
@@ -85,22 +153,38 @@ impl ClosedForm {
     }
 }
 
-/// A fit in progress: the data on the device, the current parameters (in the fit's precision)
-/// and the activations of the current parameters. [`ClosedForm::fit`] drives it; it is public
-/// for callers that drive epochs themselves (e.g. a training-loop integration).
+/// A fit in progress: the rows (on devices or streamed), the current parameters (on the device
+/// in the fit's precision, and on the host in f64) and the moments of the last forward pass.
+/// [`ClosedForm::fit`] drives it; it is public for callers that drive epochs themselves (e.g.
+/// a training-loop integration).
 #[derive(Debug)]
 pub struct ClosedFormFit {
     config: ClosedFormConfig,
     decision: DecisionOptions,
     activation: Activation,
-    x: Tensor<2>,
-    y: Tensor<2>,
-    labels: Tensor<1, Int>,
-    valid: Option<(Tensor<2>, Tensor<1, Int>)>,
-    layer1: RidgeSystem,
+    device: Device,
+    dtype: DType,
+    rows: Rows,
+    valid: Option<Rows>,
+    counts: Vec<usize>,
+    /// Moments of `[X | Y]` and layer 1's factored system: once per fit (set by the setup pass).
+    layer1: Option<(Moments, RidgeSystem)>,
+    /// Moments of `[H_l | Y]` for the hidden layers' inputs `l = 1 .. L-2`.
+    hidden_moments: Vec<Moments>,
+    /// The decision layer's losses at the current parameters, from the last forward pass.
+    next_losses: Option<Tensor<1>>,
     params: Vec<LayerParams>,
-    acts: Activations,
+    host: Vec<(Mat<f64>, Vec<f64>)>,
+    passes: usize,
     epoch: usize,
+}
+
+/// What a forward pass gathers.
+struct Forwarded {
+    correct: f64,
+    /// Moments of `[H_l | Y]` for `l = first .. L-1`.
+    moments: Vec<Moments>,
+    losses: Tensor<1>,
 }
 
 impl ClosedFormFit {
@@ -114,19 +198,59 @@ impl ClosedFormFit {
         train: &Dataset,
         valid: Option<&Dataset>,
     ) -> Result<Self> {
+        Self::new_sharded(
+            config,
+            model,
+            train,
+            valid,
+            &[model.decision.weight.device()],
+        )
+    }
+
+    /// As [`ClosedFormFit::new`] with the training rows split over `devices` (see
+    /// [`ClosedForm::fit_sharded`]).
+    ///
+    /// # Errors
+    /// As [`ClosedForm::fit_sharded`].
+    pub fn new_sharded(
+        config: ClosedFormConfig,
+        model: &Ngmnn,
+        train: &Dataset,
+        valid: Option<&Dataset>,
+        devices: &[Device],
+    ) -> Result<Self> {
         config.check()?;
         check_data(model, train, "training")?;
         if let Some(v) = valid {
             check_data(model, v, "validation")?;
         }
         check_classes(&train.class_counts(), train.n(), Some(train.name()))?;
+        if devices.is_empty() || devices.len() > train.n() {
+            return Err(NgmnnError::config(
+                "devices",
+                devices.len(),
+                "need at least 1 device and no more devices than training samples",
+            ));
+        }
         let dtype: DType = config.precision.dtype();
-        let device = model.decision.weight.device();
-        let x = train.features_tensor(&device, dtype);
-        let y = train.one_hot_tensor(&device, dtype);
-        let labels = train.labels_tensor(&device);
-        let valid = valid.map(|v| (v.features_tensor(&device, dtype), v.labels_tensor(&device)));
-        Self::from_parts(config, model, x, y, labels, valid)
+        let (n, parts) = (train.n(), devices.len());
+        let mut shards = Vec::with_capacity(parts);
+        for (i, device) in devices.iter().enumerate() {
+            let (lo, hi) = (i * n / parts, (i + 1) * n / parts);
+            let part = train.subset(&(lo..hi).collect::<Vec<_>>(), train.name());
+            shards.push(Shard::new(
+                lo,
+                part.features_tensor(device, dtype),
+                part.one_hot_tensor(device, dtype),
+                part.labels_tensor(device),
+            ));
+        }
+        let valid = valid.map(|v| resident(v, &model.decision.weight.device(), dtype));
+        let rows = Rows::Resident {
+            shards,
+            cache_top: true,
+        };
+        Self::from_rows(config, model, rows, valid, train.class_counts())
     }
 
     /// As [`ClosedFormFit::new`] from device tensors: features `x` `[n, d]` (any float dtype;
@@ -152,85 +276,234 @@ impl ClosedFormFit {
         }
         check_classes(&counts, x.dims()[0], None)?;
         let dtype: DType = config.precision.dtype();
-        let x = x.cast(dtype);
-        let y = labels.clone().one_hot::<2>(c).float().cast(dtype);
-        let valid = valid.map(|(vx, vl)| (vx.cast(dtype), vl));
-        Self::from_parts(config, model, x, y, labels, valid)
+        let shard = |x: Tensor<2>, labels: Tensor<1, Int>| {
+            let y = labels.clone().one_hot::<2>(c).float().cast(dtype);
+            Shard::new(0, x.cast(dtype), y, labels)
+        };
+        let rows = Rows::Resident {
+            shards: vec![shard(x, labels)],
+            cache_top: true,
+        };
+        let valid = valid.map(|(vx, vl)| Rows::Resident {
+            shards: vec![shard(vx, vl)],
+            cache_top: false,
+        });
+        Self::from_rows(config, model, rows, valid, counts)
     }
 
-    fn from_parts(
+    /// A fit that reads `train` (and `valid`) in passes (see [`ClosedForm::fit_stream`]).
+    ///
+    /// # Errors
+    /// As [`ClosedForm::fit_stream`].
+    pub fn streamed(
         config: ClosedFormConfig,
         model: &Ngmnn,
-        x: Tensor<2>,
-        y: Tensor<2>,
-        labels: Tensor<1, Int>,
-        valid: Option<(Tensor<2>, Tensor<1, Int>)>,
+        train: Box<dyn BatchSource>,
+        valid: Option<Box<dyn BatchSource>>,
+    ) -> Result<Self> {
+        config.check()?;
+        for source in std::iter::once(&train).chain(valid.as_ref()) {
+            if source.n_features() != model.d_input() || source.n_classes() > model.n_classes() {
+                return Err(NgmnnError::ShapeMismatch(format!(
+                    "source {}: {} features and {} classes for a model with {} inputs and {} classes",
+                    source.name(),
+                    source.n_features(),
+                    source.n_classes(),
+                    model.d_input(),
+                    model.n_classes()
+                )));
+            }
+        }
+        let device = model.decision.weight.device();
+        let dtype: DType = config.precision.dtype();
+        let rows = Rows::streamed(train, device.clone(), dtype);
+        let valid = valid.map(|v| Rows::streamed(v, device, dtype));
+        Self::from_rows(config, model, rows, valid, Vec::new())
+    }
+
+    fn from_rows(
+        config: ClosedFormConfig,
+        model: &Ngmnn,
+        rows: Rows,
+        valid: Option<Rows>,
+        counts: Vec<usize>,
     ) -> Result<Self> {
         let dtype: DType = config.precision.dtype();
         let params: Vec<LayerParams> = model.layer_params().iter().map(|p| p.cast(dtype)).collect();
-        let layer1 = RidgeSystem::new(&x, config.gamma)?;
-        let acts = forward_layers(x.clone(), &params, model.activation);
-        Ok(Self {
+        let host = params
+            .iter()
+            .map(|p| {
+                let b = to_host(p.b.clone().unsqueeze::<2>(), "initial bias")?;
+                Ok((
+                    to_host(p.w.clone(), "initial weights")?,
+                    (0..b.ncols()).map(|j| b[(0, j)]).collect(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let device = rows.main_device();
+        let mut fit = Self {
             decision: config.decision_options(),
             config,
             activation: model.activation,
-            x,
-            y,
-            labels,
+            device: device.clone(),
+            dtype,
+            rows,
             valid,
-            layer1,
+            counts,
+            layer1: None,
+            hidden_moments: Vec::new(),
+            next_losses: None,
             params,
-            acts,
+            host,
+            passes: 0,
             epoch: 0,
+        };
+        // Pass 0: layer 1's moments (once per fit) and the first epoch's statistics.
+        let mut forwarded = fit.forward_pass(true)?;
+        if fit.counts.is_empty() {
+            fit.counts = fit.rows.counts(model.n_classes())?;
+            let n = fit.counts.iter().sum();
+            check_classes(&fit.counts, n, None)?;
+        }
+        let layer1 = forwarded.moments.remove(0);
+        let system = RidgeSystem::from_moments(&layer1, fit.config.gamma, &device, dtype)?;
+        fit.layer1 = Some((layer1, system));
+        fit.hidden_moments = forwarded.moments;
+        fit.next_losses = Some(forwarded.losses);
+        Ok(fit)
+    }
+
+    /// A forward pass with the current parameters: correct predictions, the moments of
+    /// `[H_l | Y]` for `l = 1 .. L-2` (from `l = 0` with `with_input`), the decision layer's
+    /// losses at its current parameters; the resident rows keep `H_{L-1}`.
+    fn forward_pass(&mut self, with_input: bool) -> Result<Forwarded> {
+        let top = self.params.len() - 1;
+        let first = usize::from(!with_input);
+        let decision = &self.params[top];
+        let kernel = |batch: &BatchView<'_>,
+                      acts: &Activations|
+         -> Result<(f64, Vec<Option<Moments>>, Tensor<1>)> {
+            let device = batch.x.device();
+            let correct = count_correct(acts.logits.clone(), batch.labels)?;
+            let moments = (first..top)
+                .map(|l| Moments::of_batch(&acts.inputs[l], batch.y, None))
+                .collect::<Result<Vec<_>>>()?;
+            let losses = batch_losses(
+                &acts.inputs[top],
+                batch.y,
+                &decision.w.clone().to_device(&device),
+                &decision.b.clone().to_device(&device),
+            );
+            Ok((correct, moments, losses))
+        };
+        let parts = self
+            .rows
+            .forward_pass(&self.params, self.activation, &kernel)?;
+        self.passes += 1;
+        let mut correct = 0.0;
+        let mut per_layer: Vec<Vec<Option<Moments>>> = (first..top).map(|_| Vec::new()).collect();
+        let mut losses = Vec::with_capacity(parts.len());
+        for (c, m, l) in parts {
+            correct += c;
+            for (acc, part) in per_layer.iter_mut().zip(m) {
+                acc.push(part);
+            }
+            losses.push(l.to_device(&self.device));
+        }
+        let moments = per_layer
+            .into_iter()
+            .map(|parts| {
+                Moments::merge_all(parts).ok_or_else(|| NgmnnError::data(None, "no training rows"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Forwarded {
+            correct,
+            moments,
+            losses: Tensor::cat(losses, 0),
         })
     }
 
     /// Run one epoch and return its record.
     ///
     /// # Errors
-    /// The solvers' errors (numerical failure, non-finite values).
+    /// The solvers' errors (numerical failure, non-finite values); a streamed source's errors.
     pub fn epoch(&mut self) -> Result<EpochRecord> {
         let start = Instant::now();
+        let passes_before = self.passes;
         let top = self.params.len() - 1;
+        let (device, dtype) = (self.device.clone(), self.dtype);
         // Decision layer (§3) on H_{L-1}.
-        let outcome = decision_layer(
-            &self.acts.inputs[top],
-            &self.y,
-            &self.params[top],
-            &self.decision,
-        )?;
+        let init = self.params[top].clone();
+        let first_losses = self.next_losses.take();
+        let outcome = {
+            let mut input = TopInput {
+                rows: &mut self.rows,
+                hidden: &self.params[..top],
+                activation: self.activation,
+                device: device.clone(),
+                passes: &mut self.passes,
+            };
+            decision_layer_passes(
+                &mut input,
+                &init,
+                &self.host[top].0,
+                first_losses,
+                &self.decision,
+            )?
+        };
         self.params[top] = outcome.params;
-        // Hidden layers top-down: targets (§2) through the updated layers above, then ridge (§1).
+        self.host[top] = (outcome.w, outcome.b);
+        // Hidden layers top-down: class targets (§2) through the updated layers above, then
+        // ridge (§1) from the moments of [H_l | Y].
         let mut ridge_objectives = vec![0.0; top];
         let mut saturated = vec![0.0; top];
-        let mut latent = self.y.clone();
+        let c = self.counts.len();
+        let n: usize = self.counts.iter().sum();
+        let mut latent = Mat::<f64>::identity(c, c); // Y's rows: class k -> e_k
         for l in (0..top).rev() {
-            let (next, count) = backward_step_counted(
-                latent,
-                &self.params[l + 1],
+            let (w, b) = &self.host[l + 1];
+            let (next, count) = class_backward_step(
+                &latent,
+                w,
+                b,
+                &self.counts,
                 self.activation,
                 self.config.targets,
                 self.config.clip,
             );
             latent = next;
-            let [n, d] = latent.dims();
-            saturated[l] = scalar(count, "saturated targets")? / (n * d) as f64;
+            saturated[l] = count / (n * latent.ncols()) as f64;
             let solution = if l == 0 {
-                self.layer1.solve(&self.x, latent.clone())?
+                let (m, system) = self.layer1.as_ref().expect("set by the setup pass");
+                system.solve_class_targets(m, &latent, &device, dtype)?
             } else {
-                ridge(&self.acts.inputs[l], latent.clone(), self.config.gamma)?
+                let m = &self.hidden_moments[l - 1];
+                RidgeSystem::from_moments(m, self.config.gamma, &device, dtype)?
+                    .solve_class_targets(m, &latent, &device, dtype)?
             };
             self.params[l] = solution.params;
+            self.host[l] = (solution.w, solution.b);
             ridge_objectives[l] = solution.objective;
         }
-        // Forward pass: this epoch's metrics and the next epoch's activations.
-        self.acts = forward_layers(self.x.clone(), &self.params, self.activation);
-        let train_acc = accuracy(self.acts.logits.clone(), &self.labels)?;
-        let valid_acc = match &self.valid {
-            Some((x, labels)) => Some(accuracy(
-                forward_layers(x.clone(), &self.params, self.activation).logits,
-                labels,
-            )?),
+        // Forward pass: this epoch's metrics and the next epoch's statistics.
+        let forwarded = self.forward_pass(false)?;
+        self.hidden_moments = forwarded.moments;
+        self.next_losses = Some(forwarded.losses);
+        let train_acc = forwarded.correct / n as f64;
+        let valid_acc = match &mut self.valid {
+            Some(rows) => {
+                let kernel = |batch: &BatchView<'_>, acts: &Activations| {
+                    Ok((
+                        count_correct(acts.logits.clone(), batch.labels)?,
+                        batch.labels.dims()[0],
+                    ))
+                };
+                let parts = rows.forward_pass(&self.params, self.activation, &kernel)?;
+                let (correct, total) = parts
+                    .iter()
+                    .fold((0.0, 0usize), |(c, t), &(pc, pt)| (c + pc, t + pt));
+                Some(correct / total.max(1) as f64)
+            }
             None => None,
         };
         self.epoch += 1;
@@ -241,6 +514,7 @@ impl ClosedFormFit {
             decision_objectives: outcome.objectives,
             ridge_objectives,
             saturated_targets: saturated,
+            passes: self.passes - passes_before,
             seconds: start.elapsed().as_secs_f64(),
         })
     }
@@ -253,6 +527,11 @@ impl ClosedFormFit {
     /// Epochs run so far.
     pub fn epochs_done(&self) -> usize {
         self.epoch
+    }
+
+    /// Passes over the training rows so far (setup included).
+    pub fn passes(&self) -> usize {
+        self.passes
     }
 
     /// Continue the epoch numbering from `epochs` (resuming a fit from a checkpoint).
@@ -268,6 +547,81 @@ impl ClosedFormFit {
     pub fn write_into(&self, model: Ngmnn) -> Result<Ngmnn> {
         model.with_layer_params(&self.params)
     }
+}
+
+/// The decision layer's input as the trainer's rows: `H_{L-1}` kept (resident) or recomputed
+/// through the hidden layers (streamed) in every pass.
+struct TopInput<'a> {
+    rows: &'a mut Rows,
+    hidden: &'a [LayerParams],
+    activation: Activation,
+    device: Device,
+    passes: &'a mut usize,
+}
+
+impl DecisionInput for TopInput<'_> {
+    fn device(&self) -> Device {
+        self.device.clone()
+    }
+
+    fn losses(&mut self, w: &Tensor<2>, bias: &Tensor<1>) -> Result<Tensor<1>> {
+        let kernel = |batch: &BatchView<'_>, h: &Tensor<2>| {
+            let device = h.device();
+            Ok(batch_losses(
+                h,
+                batch.y,
+                &w.clone().to_device(&device),
+                &bias.clone().to_device(&device),
+            ))
+        };
+        let parts = self.rows.top_pass(self.hidden, self.activation, &kernel)?;
+        *self.passes += 1;
+        let parts = parts
+            .into_iter()
+            .map(|l| l.to_device(&self.device))
+            .collect();
+        Ok(Tensor::cat(parts, 0))
+    }
+
+    fn moments(&mut self, w: &Tensor<2>, bias: &Tensor<1>, alpha: &Tensor<1>) -> Result<Moments> {
+        let kernel = |batch: &BatchView<'_>, h: &Tensor<2>| {
+            let device = h.device();
+            let rows = h.dims()[0];
+            let alpha = alpha
+                .clone()
+                .slice(batch.offset..batch.offset + rows)
+                .to_device(&device);
+            batch_moments(
+                h,
+                batch.y,
+                &w.clone().to_device(&device),
+                &bias.clone().to_device(&device),
+                &alpha,
+            )
+        };
+        let parts = self.rows.top_pass(self.hidden, self.activation, &kernel)?;
+        *self.passes += 1;
+        Moments::merge_all(parts).ok_or_else(zero_weights)
+    }
+}
+
+/// A dataset resident on one device (validation data).
+fn resident(data: &Dataset, device: &Device, dtype: DType) -> Rows {
+    Rows::Resident {
+        shards: vec![Shard::new(
+            0,
+            data.features_tensor(device, dtype),
+            data.one_hot_tensor(device, dtype),
+            data.labels_tensor(device),
+        )],
+        cache_top: false,
+    }
+}
+
+/// Correct predictions of `argmax(logits)` against `labels`, as a host number.
+fn count_correct(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
+    let pred = logits.argmax(1).squeeze_dim::<1>(1);
+    scalar(pred.equal(labels.clone()).float().sum(), "accuracy")
 }
 
 /// At least two classes present and enough samples for the decision layer.
@@ -347,8 +701,5 @@ pub(crate) fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()
 
 /// Accuracy of `argmax` of `logits` against `labels`, computed on the device.
 pub(crate) fn accuracy(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
-    let n = labels.dims()[0];
-    let pred = logits.argmax(1).squeeze_dim::<1>(1);
-    let correct = scalar(pred.equal(labels.clone()).float().sum(), "accuracy")?;
-    Ok(correct / n as f64)
+    Ok(count_correct(logits, labels)? / labels.dims()[0] as f64)
 }

@@ -20,6 +20,10 @@ pub struct EpochRecord {
     /// information (e.g. the column softmax at large n).
     #[serde(default)]
     pub saturated_targets: Vec<f64>,
+    /// Passes over the training rows the epoch made (decision-layer rounds and the forward
+    /// pass; see [`crate::train::ClosedFormFit`]).
+    #[serde(default)]
+    pub passes: usize,
     /// Wall-clock seconds of the epoch (solves and the forward pass for the metrics).
     pub seconds: f64,
 }

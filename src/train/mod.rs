@@ -3,6 +3,7 @@
 mod closed_form;
 mod config;
 mod history;
+mod rows;
 
 pub use closed_form::{ClosedForm, ClosedFormFit};
 pub(crate) use closed_form::{accuracy, check_data};

@@ -1,0 +1,434 @@
+//! Re-readable sources of training batches, for fits on data that does not fit in memory
+//! ([`crate::train::ClosedForm::fit_stream`]).
+//!
+//! A [`BatchSource`] yields the same rows in the same order on every pass; the trainer
+//! holds one batch at a time plus `O(n)` scalars (per-sample losses and weights). Sources here:
+//! [`DatasetBatches`] (an in-memory [`Dataset`] cut into batches: tests, and the reference for
+//! streamed results), [`SyntheticSource`] (a seeded generator of any size) and [`IdxStream`]
+//! (MNIST-style IDX images read from disk, optionally gzipped, on every pass).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::Dataset;
+use super::idx::{decode_idx, element_width, labels_path_for, parse_idx, parse_idx_header};
+use super::load::read_maybe_gz;
+use crate::error::{NgmnnError, Result};
+
+/// A batch of rows: `labels.len()` samples of `features.len() / labels.len()` features
+/// (row-major).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// Features, row-major, `rows x d`.
+    pub features: Vec<f32>,
+    /// Class index of each row.
+    pub labels: Vec<usize>,
+}
+
+impl Batch {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Check the batch against the source's shape: `d` features per row, finite values,
+    /// labels below `classes`. `first_row` numbers the rows in errors.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidData`] naming the first offending row.
+    pub fn check(&self, d: usize, classes: usize, first_row: usize, name: &str) -> Result<()> {
+        let err = |reason: String| Err(NgmnnError::data(Some(name), reason));
+        if self.features.len() != self.rows() * d {
+            return err(format!(
+                "batch at row {first_row}: {} feature values for {} rows of {d} features",
+                self.features.len(),
+                self.rows()
+            ));
+        }
+        if let Some(pos) = self.features.iter().position(|v| !v.is_finite()) {
+            return err(format!(
+                "non-finite feature {} at sample {}, feature {}",
+                self.features[pos],
+                first_row + pos / d,
+                pos % d
+            ));
+        }
+        if let Some(i) = self.labels.iter().position(|&l| l >= classes) {
+            return err(format!(
+                "label index {} of sample {} is out of range for {classes} classes",
+                self.labels[i],
+                first_row + i
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A re-readable source of training batches.
+///
+/// Every pass (after [`BatchSource::reset`]) must yield the same rows in the same order; the
+/// trainer checks the row count of every pass against the first.
+pub trait BatchSource: Send {
+    /// A name for messages (file name, `synthetic`, ...).
+    fn name(&self) -> String;
+    /// Features per row.
+    fn n_features(&self) -> usize;
+    /// Number of classes (labels lie in `0..n_classes`).
+    fn n_classes(&self) -> usize;
+    /// Start a new pass at the first row.
+    ///
+    /// # Errors
+    /// I/O or parse errors re-opening the data.
+    fn reset(&mut self) -> Result<()>;
+    /// The next batch of the pass, `None` at its end.
+    ///
+    /// # Errors
+    /// I/O or parse errors (a truncated file, a malformed record).
+    fn next_batch(&mut self) -> Result<Option<Batch>>;
+}
+
+/// An in-memory [`Dataset`] served in batches of `rows` rows.
+#[derive(Debug, Clone)]
+pub struct DatasetBatches {
+    data: Dataset,
+    rows: usize,
+    next: usize,
+}
+
+impl DatasetBatches {
+    /// Serve `data` in batches of `rows` rows (the last may be shorter; `rows` >= 1).
+    pub fn new(data: Dataset, rows: usize) -> Self {
+        Self {
+            data,
+            rows: rows.max(1),
+            next: 0,
+        }
+    }
+}
+
+impl BatchSource for DatasetBatches {
+    fn name(&self) -> String {
+        self.data.name().to_owned()
+    }
+
+    fn n_features(&self) -> usize {
+        self.data.d()
+    }
+
+    fn n_classes(&self) -> usize {
+        self.data.n_classes()
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.next = 0;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        let (n, d) = (self.data.n(), self.data.d());
+        if self.next >= n {
+            return Ok(None);
+        }
+        let end = (self.next + self.rows).min(n);
+        let batch = Batch {
+            features: self.data.features()[self.next * d..end * d].to_vec(),
+            labels: self.data.labels()[self.next..end].to_vec(),
+        };
+        self.next = end;
+        Ok(Some(batch))
+    }
+}
+
+/// A seeded synthetic classification problem of any size, generated batch by batch: class
+/// means uniform in `[-1, 1]^d`, isotropic Gaussian-like noise of standard deviation `noise`,
+/// labels uniform. Batch `i` is drawn from its own seeded generator, so every pass yields the
+/// same rows without storing them.
+#[derive(Debug, Clone)]
+pub struct SyntheticSource {
+    n: usize,
+    d: usize,
+    classes: usize,
+    rows: usize,
+    noise: f32,
+    seed: u64,
+    means: Vec<f32>,
+    next: usize,
+}
+
+impl SyntheticSource {
+    /// `n` samples of `d` features in `classes` classes, served `rows` at a time.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidConfig`] for zero sizes or fewer than two classes.
+    pub fn new(n: usize, d: usize, classes: usize, rows: usize, seed: u64) -> Result<Self> {
+        for (field, value, min, rule) in [
+            ("n", n, 1, "must be at least 1"),
+            ("d", d, 1, "must be at least 1"),
+            ("classes", classes, 2, "must be at least 2"),
+            ("rows", rows, 1, "must be at least 1"),
+        ] {
+            if value < min {
+                return Err(NgmnnError::config(field, value, rule));
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let means = (0..classes * d)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        Ok(Self {
+            n,
+            d,
+            classes,
+            rows,
+            noise: 1.0,
+            seed,
+            means,
+            next: 0,
+        })
+    }
+
+    /// Noise standard deviation (default 1).
+    pub fn with_noise(mut self, noise: f32) -> Self {
+        self.noise = noise;
+        self
+    }
+
+    /// Materialise rows `0..n` as a [`Dataset`] (for small cases: the in-memory reference).
+    ///
+    /// # Errors
+    /// As [`Dataset::new`].
+    pub fn to_dataset(&self) -> Result<Dataset> {
+        let mut copy = self.clone();
+        copy.next = 0;
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        while let Some(b) = copy.next_batch()? {
+            x.extend(b.features);
+            y.extend(b.labels);
+        }
+        let classes = (0..self.classes).map(|k| k.to_string()).collect();
+        Dataset::new("synthetic", x, y, self.d, classes)
+    }
+}
+
+impl BatchSource for SyntheticSource {
+    fn name(&self) -> String {
+        "synthetic".into()
+    }
+
+    fn n_features(&self) -> usize {
+        self.d
+    }
+
+    fn n_classes(&self) -> usize {
+        self.classes
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.next = 0;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        if self.next >= self.n {
+            return Ok(None);
+        }
+        let rows = self.rows.min(self.n - self.next);
+        let index = (self.next / self.rows) as u64;
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(self.seed ^ (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut features = Vec::with_capacity(rows * self.d);
+        let mut labels = Vec::with_capacity(rows);
+        for _ in 0..rows {
+            let label = rng.random_range(0..self.classes);
+            labels.push(label);
+            let mean = &self.means[label * self.d..(label + 1) * self.d];
+            // Sum of 3 uniforms: zero mean, variance 1/4 (scaled to `noise`), cheap and bounded.
+            features.extend(mean.iter().map(|&m| {
+                let u: f32 = rng.random::<f32>() + rng.random::<f32>() + rng.random::<f32>() - 1.5;
+                m + 2.0 * self.noise * u
+            }));
+        }
+        self.next += rows;
+        Ok(Some(Batch { features, labels }))
+    }
+}
+
+/// MNIST-style IDX images (`[n, rows, cols]` or `[n, d]`, any IDX element type, optionally
+/// gzipped) streamed from disk on every pass; the labels file (`n` bytes) is read once.
+pub struct IdxStream {
+    images: PathBuf,
+    labels: Vec<usize>,
+    classes: usize,
+    d: usize,
+    ty: u8,
+    header: usize,
+    rows: usize,
+    next: usize,
+    reader: Option<Box<dyn Read + Send>>,
+}
+
+impl std::fmt::Debug for IdxStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdxStream")
+            .field("images", &self.images)
+            .field("n", &self.labels.len())
+            .field("d", &self.d)
+            .field("classes", &self.classes)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdxStream {
+    /// Open `images` (its labels file found by the standard naming, see
+    /// [`super::load_idx`]), served `rows` rows at a time. Labels are the stored integers,
+    /// which must lie in `0..=max label`; the classes are `0..=max label`.
+    ///
+    /// # Errors
+    /// [`NgmnnError::UnsupportedFormat`] without a labels file, [`NgmnnError::Parse`] for a bad
+    /// header, [`NgmnnError::InvalidData`] for negative labels or mismatched counts.
+    pub fn open(images: &Path, rows: usize) -> Result<Self> {
+        let labels_path = labels_path_for(images)
+            .filter(|p| p.exists())
+            .ok_or_else(|| NgmnnError::UnsupportedFormat {
+                path: images.to_owned(),
+                reason:
+                    "IDX images need a labels file named like it (images -> labels, idx3 -> idx1)"
+                        .into(),
+            })?;
+        let lab = parse_idx(&read_maybe_gz(&labels_path)?, &labels_path)?;
+        let mut stream = Self {
+            images: images.to_owned(),
+            labels: Vec::new(),
+            classes: 0,
+            d: 0,
+            ty: 0,
+            header: 0,
+            rows: rows.max(1),
+            next: 0,
+            reader: None,
+        };
+        let mut head = [0u8; 4 + 4 * 4];
+        let mut reader = stream.open_reader()?;
+        let got = read_up_to(&mut reader, &mut head).map_err(|e| NgmnnError::io(images, e))?;
+        let (ty, dims, header) = parse_idx_header(&head[..got], images)?;
+        let n = dims[0];
+        let name = images.display().to_string();
+        if lab.dims.len() != 1 || lab.dims[0] != n {
+            return Err(NgmnnError::data(
+                Some(&name),
+                format!("{n} images but labels file has dimensions {:?}", lab.dims),
+            ));
+        }
+        let mut labels = Vec::with_capacity(n);
+        for (i, &v) in lab.data.iter().enumerate() {
+            if v < 0.0 || v.fract() != 0.0 {
+                return Err(NgmnnError::data(
+                    Some(&name),
+                    format!("label {v} of sample {i} is not a class index"),
+                ));
+            }
+            labels.push(v as usize);
+        }
+        stream.classes = labels.iter().max().map_or(0, |&m| m + 1);
+        stream.labels = labels;
+        stream.d = dims[1..].iter().product::<usize>().max(1);
+        stream.ty = ty;
+        stream.header = header;
+        Ok(stream)
+    }
+
+    /// Samples in the file.
+    pub fn n(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn open_reader(&self) -> Result<Box<dyn Read + Send>> {
+        let mut file =
+            BufReader::new(File::open(&self.images).map_err(|e| NgmnnError::io(&self.images, e))?);
+        let mut magic = [0u8; 2];
+        let got = read_up_to(&mut file, &mut magic).map_err(|e| NgmnnError::io(&self.images, e))?;
+        let file =
+            BufReader::new(File::open(&self.images).map_err(|e| NgmnnError::io(&self.images, e))?);
+        Ok(if got == 2 && magic == [0x1f, 0x8b] {
+            Box::new(BufReader::new(GzDecoder::new(file)))
+        } else {
+            Box::new(file)
+        })
+    }
+}
+
+/// Read until `buf` is full or the reader ends; the number of bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..])? {
+            0 => break,
+            k => got += k,
+        }
+    }
+    Ok(got)
+}
+
+impl BatchSource for IdxStream {
+    fn name(&self) -> String {
+        self.images
+            .file_name()
+            .map_or_else(|| "idx".into(), |s| s.to_string_lossy().into_owned())
+    }
+
+    fn n_features(&self) -> usize {
+        self.d
+    }
+
+    fn n_classes(&self) -> usize {
+        self.classes
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        let mut reader = self.open_reader()?;
+        let mut skip = vec![0u8; self.header];
+        read_up_to(&mut reader, &mut skip).map_err(|e| NgmnnError::io(&self.images, e))?;
+        self.reader = Some(reader);
+        self.next = 0;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        if self.next >= self.n() {
+            return Ok(None);
+        }
+        if self.reader.is_none() {
+            self.reset()?;
+        }
+        let rows = self.rows.min(self.n() - self.next);
+        let width = element_width(self.ty);
+        let mut bytes = vec![0u8; rows * self.d * width];
+        let reader = self.reader.as_mut().expect("opened above");
+        let got = read_up_to(reader, &mut bytes).map_err(|e| NgmnnError::Parse {
+            path: self.images.clone(),
+            format: "IDX",
+            reason: e.to_string(),
+        })?;
+        if got != bytes.len() {
+            return Err(NgmnnError::Parse {
+                path: self.images.clone(),
+                format: "IDX",
+                reason: format!(
+                    "truncated: the header promises {} samples, the data ends in sample {}",
+                    self.n(),
+                    self.next + got / (self.d * width)
+                ),
+            });
+        }
+        let features = decode_idx(self.ty, &bytes);
+        let labels = self.labels[self.next..self.next + rows].to_vec();
+        self.next += rows;
+        Ok(Some(Batch { features, labels }))
+    }
+}

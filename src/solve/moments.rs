@@ -1,0 +1,181 @@
+//! Weighted first and second moments of `[H | Z]`: the sums over samples that every closed-form
+//! solve needs (spec §1 `Hc^T Hc`, `Hc^T Tc`; spec §3 C `S`, `C`).
+//!
+//! # Definition
+//! For rows `v_i = [h_i | z_i]` (`h`: `p` columns, `z`: `q` columns) and weights `w_i >= 0`:
+//! ```text
+//! W  = sum_i w_i
+//! mu = sum_i w_i v_i / W
+//! M  = sum_i w_i (v_i - mu)(v_i - mu)^T          # [(p + q), (p + q)]
+//! ```
+//! so `M[..p, ..p] = Hc^T diag(w) Hc`, `M[..p, p..] = Hc^T diag(w) Zc` and
+//! `M[p.., p..] = Zc^T diag(w) Zc`.
+//!
+//! # How it is computed
+//! One batch: its weighted mean, centring, and one product `(Vc o w)^T Vc` on the device; the
+//! `(p + q + 2) x (p + q)` result comes to the host (f64) in one read. Batches, shards and
+//! devices are combined on the host with the pairwise update of Chan, Golub and LeVeque:
+//! ```text
+//! W = W_a + W_b;  d = mu_b - mu_a;  mu = mu_a + d W_b / W
+//! M = M_a + M_b + (W_a W_b / W) d d^T
+//! ```
+//! which is exact in exact arithmetic and keeps the centring on the device inside each batch,
+//! so a streamed or sharded fit is the in-memory fit up to rounding.
+
+use burn::tensor::Tensor;
+use faer::Mat;
+
+use crate::error::{NgmnnError, Result};
+use crate::linalg::to_host;
+
+/// Weighted moments of `[H | Z]` (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Moments {
+    /// Columns of `H`.
+    pub p: usize,
+    /// Total weight `W` (the sample count when unweighted).
+    pub weight: f64,
+    /// Weighted mean of `[h | z]`, length `p + q`.
+    pub mean: Vec<f64>,
+    /// Centred weighted second moment `M`, `(p + q) x (p + q)`.
+    pub second: Mat<f64>,
+}
+
+impl Moments {
+    /// The moments of one batch: `h` `[b, p]`, `z` `[b, q]`, optional weights `[b]`
+    /// (unweighted: all 1). `None` when the batch's total weight is 0.
+    ///
+    /// # Errors
+    /// [`NgmnnError::NonFinite`] if anything is NaN or infinite; [`NgmnnError::ShapeMismatch`]
+    /// if the row counts differ.
+    pub fn of_batch(
+        h: &Tensor<2>,
+        z: &Tensor<2>,
+        weights: Option<&Tensor<1>>,
+    ) -> Result<Option<Self>> {
+        let [b, p] = h.dims();
+        let q = z.dims()[1];
+        if z.dims()[0] != b || weights.is_some_and(|w| w.dims()[0] != b) {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "moments: {b} rows of H, {} of Z{}",
+                z.dims()[0],
+                weights.map_or(String::new(), |w| format!(", {} weights", w.dims()[0]))
+            )));
+        }
+        if b == 0 {
+            return Ok(None);
+        }
+        let m = p + q;
+        let v = Tensor::cat(vec![h.clone(), z.clone()], 1); // [b, m]
+        let (total, mean, product) = match weights {
+            None => {
+                let mean = v.clone().mean_dim(0); // [1, m]
+                let vc = v - mean.clone();
+                let product = vc.clone().transpose().matmul(vc);
+                (mean.ones_like() * b as f64, mean, product)
+            }
+            Some(w) => {
+                let w = w.clone().unsqueeze_dim::<2>(1); // [b, 1]
+                let total = w.clone().sum_dim(0); // [1, 1]
+                // A batch whose weights are all 0 contributes nothing; keep the division finite.
+                let mean =
+                    (v.clone() * w.clone()).sum_dim(0) / total.clone().clamp_min(f64::MIN_POSITIVE);
+                let vc = v - mean.clone();
+                let product = (vc.clone() * w).transpose().matmul(vc);
+                (total.expand([1, m]), mean, product)
+            }
+        };
+        let host = to_host(
+            Tensor::cat(vec![product, mean, total], 0),
+            "moments of [H | Z]",
+        )?;
+        let weight = host[(m + 1, 0)];
+        if weight <= 0.0 {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            p,
+            weight,
+            mean: (0..m).map(|j| host[(m, j)]).collect(),
+            second: Mat::from_fn(m, m, |i, j| host[(i, j)]),
+        }))
+    }
+
+    /// Combine two sets of moments of the same columns (Chan et al.'s pairwise update).
+    ///
+    /// # Panics
+    /// If the column layouts differ (a programming error).
+    pub fn merge(self, other: Self) -> Self {
+        assert_eq!(
+            (self.p, self.mean.len()),
+            (other.p, other.mean.len()),
+            "moments layout"
+        );
+        let weight = self.weight + other.weight;
+        let fb = other.weight / weight;
+        let d: Vec<f64> = other
+            .mean
+            .iter()
+            .zip(&self.mean)
+            .map(|(b, a)| b - a)
+            .collect();
+        let mean = self.mean.iter().zip(&d).map(|(a, d)| a + d * fb).collect();
+        let scale = self.weight * fb;
+        let m = d.len();
+        let second = Mat::from_fn(m, m, |i, j| {
+            self.second[(i, j)] + other.second[(i, j)] + scale * d[i] * d[j]
+        });
+        Self {
+            p: self.p,
+            weight,
+            mean,
+            second,
+        }
+    }
+
+    /// Merge a sequence of partial moments in order; `None` if all were empty.
+    pub fn merge_all(parts: impl IntoIterator<Item = Option<Self>>) -> Option<Self> {
+        parts.into_iter().flatten().reduce(Self::merge)
+    }
+
+    /// Columns of `Z`.
+    pub fn q(&self) -> usize {
+        self.mean.len() - self.p
+    }
+
+    /// `Hc^T diag(w) Hc`, `p x p`.
+    pub fn hh(&self) -> Mat<f64> {
+        let p = self.p;
+        Mat::from_fn(p, p, |i, j| self.second[(i, j)])
+    }
+
+    /// `Hc^T diag(w) Zc`, `p x q`.
+    pub fn hz(&self) -> Mat<f64> {
+        let p = self.p;
+        Mat::from_fn(p, self.q(), |i, j| self.second[(i, p + j)])
+    }
+
+    /// `Zc^T diag(w) Zc`, `q x q`.
+    pub fn zz(&self) -> Mat<f64> {
+        let p = self.p;
+        let q = self.q();
+        Mat::from_fn(q, q, |i, j| self.second[(p + i, p + j)])
+    }
+
+    /// Weighted mean of `H`.
+    pub fn mean_h(&self) -> &[f64] {
+        &self.mean[..self.p]
+    }
+
+    /// Weighted mean of `Z`.
+    pub fn mean_z(&self) -> &[f64] {
+        &self.mean[self.p..]
+    }
+}
+
+/// `tr(A^T B)` of two matrices of the same shape.
+pub(crate) fn trace_at_b(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+    (0..a.ncols())
+        .map(|j| (0..a.nrows()).map(|i| a[(i, j)] * b[(i, j)]).sum::<f64>())
+        .sum()
+}

@@ -1,0 +1,321 @@
+//! Where the training rows live during a fit, and the passes over them.
+//!
+//! * [`Rows::Resident`]: the rows on one or more devices, one contiguous shard per device. The
+//!   shards of a pass run on their own threads (one per shard) and their partial results are
+//!   merged in row order, so several devices, or several shards on one CPU device, work at
+//!   once. The decision layer's input `H_{L-1}` is kept from the last forward pass, so its
+//!   rounds cost no forward pass.
+//! * [`Rows::Streamed`]: the rows are re-read from a [`BatchSource`] in every pass, one batch
+//!   at a time (the next batch is read on a second thread while the current one is computed);
+//!   nothing `n x d`-sized is kept.
+//!
+//! Kernels see a [`BatchView`] (the batch's global row offset, features, one-hot labels, class
+//! indices) and return a partial result; the trainer merges them (sums of moments, counts,
+//! concatenated per-sample vectors).
+
+use std::sync::mpsc::sync_channel;
+
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+
+use crate::data::{Batch, BatchSource};
+use crate::error::{NgmnnError, Result};
+use crate::model::{Activation, Activations, LayerParams, forward_layers, row_normalize};
+
+/// A batch as the kernels see it.
+pub(crate) struct BatchView<'a> {
+    /// Global index of the batch's first row.
+    pub offset: usize,
+    /// Features `[b, d]` in the fit's dtype.
+    pub x: &'a Tensor<2>,
+    /// One-hot labels `[b, c]` in the fit's dtype.
+    pub y: &'a Tensor<2>,
+    /// Class indices `[b]`.
+    pub labels: &'a Tensor<1, Int>,
+}
+
+/// Rows resident on one device.
+#[derive(Debug)]
+pub(crate) struct Shard {
+    pub offset: usize,
+    pub x: Tensor<2>,
+    pub y: Tensor<2>,
+    pub labels: Tensor<1, Int>,
+    /// The decision layer's input from the last forward pass.
+    top: Option<Tensor<2>>,
+}
+
+impl Shard {
+    pub fn new(offset: usize, x: Tensor<2>, y: Tensor<2>, labels: Tensor<1, Int>) -> Self {
+        Self {
+            offset,
+            x,
+            y,
+            labels,
+            top: None,
+        }
+    }
+
+    fn view(&self) -> BatchView<'_> {
+        BatchView {
+            offset: self.offset,
+            x: &self.x,
+            y: &self.y,
+            labels: &self.labels,
+        }
+    }
+}
+
+/// A source re-read in every pass.
+pub(crate) struct Streamed {
+    source: Box<dyn BatchSource>,
+    device: Device,
+    dtype: DType,
+    /// Per-class counts of the last complete pass.
+    counts: Option<Vec<usize>>,
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streamed")
+            .field("source", &self.source.name())
+            .field("device", &self.device)
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rows of a fit (see the module docs).
+#[derive(Debug)]
+pub(crate) enum Rows {
+    Resident { shards: Vec<Shard>, cache_top: bool },
+    Streamed(Streamed),
+}
+
+/// `params` on `device` (a no-op when they are there already).
+fn on_device(params: &[LayerParams], device: &Device) -> Vec<LayerParams> {
+    params
+        .iter()
+        .map(|p| LayerParams {
+            w: p.w.clone().to_device(device),
+            b: p.b.clone().to_device(device),
+        })
+        .collect()
+}
+
+/// The decision layer's input: `x` through the hidden layers.
+fn forward_hidden(x: Tensor<2>, hidden: &[LayerParams], activation: Activation) -> Tensor<2> {
+    hidden.iter().fold(x, |h, layer| {
+        row_normalize(activation.forward(layer.affine(h)))
+    })
+}
+
+/// Run `f` on every shard, one thread per shard when there are several; results in order.
+fn per_shard<R: Send>(
+    shards: &mut [Shard],
+    f: &(dyn Fn(&mut Shard) -> Result<R> + Sync),
+) -> Result<Vec<R>> {
+    if let [one] = shards {
+        return Ok(vec![f(one)?]);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = shards
+            .iter_mut()
+            .map(|s| scope.spawn(move || f(s)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(NgmnnError::Numerical {
+                        context: "sharded pass",
+                        reason: "a shard's thread panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    })
+}
+
+impl Rows {
+    /// A source read in passes on `device`, computing in `dtype`.
+    pub fn streamed(source: Box<dyn BatchSource>, device: Device, dtype: DType) -> Self {
+        Rows::Streamed(Streamed {
+            source,
+            device,
+            dtype,
+            counts: None,
+        })
+    }
+
+    /// Per-class counts (streamed: of the last complete pass).
+    pub fn counts(&self, classes: usize) -> Result<Vec<usize>> {
+        match self {
+            Rows::Streamed(s) => Ok(s.counts.clone().unwrap_or_else(|| vec![0; classes])),
+            Rows::Resident { shards, .. } => {
+                let mut counts = vec![0usize; classes];
+                for shard in shards {
+                    let labels = shard
+                        .labels
+                        .clone()
+                        .into_data()
+                        .convert::<i64>()
+                        .try_into_vec::<i64>()
+                        .map_err(|e| NgmnnError::data(None, format!("labels: {e:?}")))?;
+                    for l in labels {
+                        counts[l as usize] += 1;
+                    }
+                }
+                Ok(counts)
+            }
+        }
+    }
+
+    /// A forward pass with `params`: `kernel(batch, activations)` per batch, in row order.
+    /// Resident rows with `cache_top` keep the decision layer's input for [`Rows::top_pass`].
+    pub fn forward_pass<R: Send>(
+        &mut self,
+        params: &[LayerParams],
+        activation: Activation,
+        kernel: &(dyn Fn(&BatchView<'_>, &Activations) -> Result<R> + Sync),
+    ) -> Result<Vec<R>> {
+        match self {
+            Rows::Resident { shards, cache_top } => {
+                let cache = *cache_top;
+                per_shard(shards, &|shard: &mut Shard| {
+                    let local = on_device(params, &shard.x.device());
+                    let acts = forward_layers(shard.x.clone(), &local, activation);
+                    let out = kernel(&shard.view(), &acts)?;
+                    shard.top = cache.then(|| acts.inputs[local.len() - 1].clone());
+                    Ok(out)
+                })
+            }
+            Rows::Streamed(s) => {
+                let local = on_device(params, &s.device);
+                s.pass(&|view| kernel(view, &forward_layers(view.x.clone(), &local, activation)))
+            }
+        }
+    }
+
+    /// A pass over the decision layer's input `H_{L-1}` for the hidden layers `hidden` (those
+    /// of the last forward pass): `kernel(batch, h)` per batch, in row order.
+    pub fn top_pass<R: Send>(
+        &mut self,
+        hidden: &[LayerParams],
+        activation: Activation,
+        kernel: &(dyn Fn(&BatchView<'_>, &Tensor<2>) -> Result<R> + Sync),
+    ) -> Result<Vec<R>> {
+        match self {
+            Rows::Resident { shards, .. } => per_shard(shards, &|shard: &mut Shard| {
+                let top = match &shard.top {
+                    Some(top) => top.clone(),
+                    None => forward_hidden(
+                        shard.x.clone(),
+                        &on_device(hidden, &shard.x.device()),
+                        activation,
+                    ),
+                };
+                kernel(&shard.view(), &top)
+            }),
+            Rows::Streamed(s) => {
+                let local = on_device(hidden, &s.device);
+                s.pass(&|view| kernel(view, &forward_hidden(view.x.clone(), &local, activation)))
+            }
+        }
+    }
+
+    /// The device of the first rows (where per-sample vectors are gathered).
+    pub fn main_device(&self) -> Device {
+        match self {
+            Rows::Resident { shards, .. } => shards[0].x.device(),
+            Rows::Streamed(s) => s.device.clone(),
+        }
+    }
+}
+
+impl Streamed {
+    /// One pass: batches are read (and checked) on a second thread, one batch ahead.
+    fn pass<R: Send>(
+        &mut self,
+        kernel: &(dyn Fn(&BatchView<'_>) -> Result<R> + Sync),
+    ) -> Result<Vec<R>> {
+        let (d, classes, name) = (
+            self.source.n_features(),
+            self.source.n_classes(),
+            self.source.name(),
+        );
+        let (device, dtype) = (self.device.clone(), self.dtype);
+        let source = &mut self.source;
+        let mut counts = vec![0usize; classes];
+        let mut results = Vec::new();
+        let mut offset = 0usize;
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = sync_channel::<Result<Batch>>(1);
+            scope.spawn(move || {
+                let mut row = 0usize;
+                if let Err(e) = source.reset() {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                loop {
+                    let next = source.next_batch().and_then(|b| match b {
+                        Some(b) => b.check(d, classes, row, &name).map(|()| Some(b)),
+                        None => Ok(None),
+                    });
+                    match next {
+                        Ok(Some(b)) => {
+                            row += b.rows();
+                            if tx.send(Ok(b)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+            });
+            for batch in rx {
+                let batch = batch?;
+                let rows = batch.rows();
+                if rows == 0 {
+                    continue;
+                }
+                let mut one_hot = vec![0.0f32; rows * classes];
+                for (i, &l) in batch.labels.iter().enumerate() {
+                    one_hot[i * classes + l] = 1.0;
+                    counts[l] += 1;
+                }
+                let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+                let x =
+                    Tensor::from_data(TensorData::new(batch.features, [rows, d]), (&device, dtype));
+                let y =
+                    Tensor::from_data(TensorData::new(one_hot, [rows, classes]), (&device, dtype));
+                let labels = Tensor::from_data(TensorData::new(labels, [rows]), &device);
+                results.push(kernel(&BatchView {
+                    offset,
+                    x: &x,
+                    y: &y,
+                    labels: &labels,
+                })?);
+                offset += rows;
+            }
+            Ok(())
+        })?;
+        if let Some(previous) = &self.counts
+            && previous.iter().sum::<usize>() != offset
+        {
+            return Err(NgmnnError::data(
+                Some(&self.source.name()),
+                format!(
+                    "the source yielded {offset} rows in this pass and {} in the previous one: \
+                     a streamed source must be re-readable",
+                    previous.iter().sum::<usize>()
+                ),
+            ));
+        }
+        self.counts = Some(counts);
+        Ok(results)
+    }
+}

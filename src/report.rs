@@ -23,6 +23,15 @@ pub struct EpochReport {
     pub ridge_objectives: Vec<f64>,
     /// Seconds the epoch took.
     pub seconds: f64,
+    /// Passes over the training rows.
+    #[serde(default)]
+    pub passes: usize,
+    /// Seconds in the Gram / cross products (with their centring and host reads).
+    #[serde(default)]
+    pub gram_seconds: f64,
+    /// Floating-point operations of those products.
+    #[serde(default)]
+    pub gram_flops: f64,
 }
 
 /// The report of `ngmnn train`.
@@ -78,6 +87,9 @@ impl TrainReport {
                 decision_objective: r.decision_objective(),
                 ridge_objectives: r.ridge_objectives.clone(),
                 seconds: r.seconds,
+                passes: r.passes,
+                gram_seconds: r.gram_seconds,
+                gram_flops: r.gram_flops,
             })
             .collect()
     }

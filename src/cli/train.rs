@@ -91,6 +91,10 @@ pub struct TrainArgs {
     /// Print the JSON report on stdout instead of the table (for scripts).
     #[arg(long)]
     json: bool,
+    /// Split the training rows into this many shards, each computed on its own thread on
+    /// the device, their moments merged on the host (same weights up to rounding).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    shards: u16,
 }
 
 /// The data of a run, prepared: split, standardised.
@@ -165,7 +169,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     interrupt::install()?;
     let start = Instant::now();
-    let mut fit = ClosedFormFit::new(trainer.clone(), &model, train, test)?.with_epochs_done(done);
+    let devices = vec![device.clone(); usize::from(args.shards)];
+    let mut fit = ClosedFormFit::new_sharded(trainer.clone(), &model, train, test, &devices)?
+        .with_epochs_done(done);
     history.setup_seconds += start.elapsed().as_secs_f64();
     let bar = progress(chatty, done, epochs);
     if chatty {

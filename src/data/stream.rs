@@ -155,7 +155,8 @@ pub struct SyntheticSource {
     classes: usize,
     rows: usize,
     noise: f32,
-    seed: u64,
+    /// Seeds the batches (the class means come from the constructor's seed).
+    stream: u64,
     means: Vec<f32>,
     next: usize,
 }
@@ -186,7 +187,7 @@ impl SyntheticSource {
             classes,
             rows,
             noise: 1.0,
-            seed,
+            stream: seed,
             means,
             next: 0,
         })
@@ -196,6 +197,17 @@ impl SyntheticSource {
     pub fn with_noise(mut self, noise: f32) -> Self {
         self.noise = noise;
         self
+    }
+
+    /// Another `n` samples of the same problem (same class means, fresh noise and labels):
+    /// validation or test data.
+    pub fn held_out(&self, n: usize) -> Self {
+        Self {
+            n: n.max(1),
+            stream: self.stream.wrapping_add(0x5851_F42D_4C95_7F2D),
+            next: 0,
+            ..self.clone()
+        }
     }
 
     /// Materialise rows `0..n` as a [`Dataset`] (for small cases: the in-memory reference).
@@ -239,8 +251,9 @@ impl BatchSource for SyntheticSource {
         }
         let rows = self.rows.min(self.n - self.next);
         let index = (self.next / self.rows) as u64;
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(self.seed ^ (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.stream ^ (index + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         let mut features = Vec::with_capacity(rows * self.d);
         let mut labels = Vec::with_capacity(rows);
         for _ in 0..rows {

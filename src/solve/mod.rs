@@ -28,7 +28,7 @@ pub use decision_layer::{
     DecisionInput, DecisionOptions, DecisionOutcome, batch_losses, batch_moments, decision_layer,
     decision_layer_passes, decision_objective,
 };
-pub use moments::Moments;
+pub use moments::{Moments, MomentsProfile};
 pub use ridge::{RidgeSolution, RidgeSystem, ridge};
 pub use slack::{slack, slack_targets};
 pub use stiefel::{stiefel_from_moments, stiefel_update};

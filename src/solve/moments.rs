@@ -22,11 +22,58 @@
 //! which is exact in exact arithmetic and keeps the centring on the device inside each batch,
 //! so a streamed or sharded fit is the in-memory fit up to rounding.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
 use burn::tensor::Tensor;
 use faer::Mat;
 
 use crate::error::{NgmnnError, Result};
 use crate::linalg::to_host;
+
+static BATCHES: AtomicU64 = AtomicU64::new(0);
+static NANOS: AtomicU64 = AtomicU64::new(0);
+static FLOPS: AtomicU64 = AtomicU64::new(0);
+
+/// Process-wide totals of the moment computations ([`Moments::of_batch`]) so far: how much of
+/// a fit's time the Gram / cross-product work takes and at what rate. `seconds` is summed over
+/// threads (shards run concurrently) and covers the whole batch computation (concatenation,
+/// centring, the product and the host read); `flops` counts the product, `2 b m^2` for a
+/// batch of `b` rows and `m = p + q` columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MomentsProfile {
+    /// Batches computed.
+    pub batches: u64,
+    /// Seconds spent in them.
+    pub seconds: f64,
+    /// Floating-point operations of their products.
+    pub flops: f64,
+}
+
+impl MomentsProfile {
+    /// The totals so far.
+    pub fn now() -> Self {
+        Self {
+            batches: BATCHES.load(Ordering::Relaxed),
+            seconds: NANOS.load(Ordering::Relaxed) as f64 * 1e-9,
+            flops: FLOPS.load(Ordering::Relaxed) as f64,
+        }
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: Self) -> Self {
+        Self {
+            batches: self.batches - earlier.batches,
+            seconds: self.seconds - earlier.seconds,
+            flops: self.flops - earlier.flops,
+        }
+    }
+
+    /// `flops / seconds`, in GFLOP/s.
+    pub fn gflops(&self) -> f64 {
+        self.flops / self.seconds.max(1e-12) * 1e-9
+    }
+}
 
 /// Weighted moments of `[H | Z]` (see the module docs).
 #[derive(Debug, Clone)]
@@ -65,6 +112,7 @@ impl Moments {
         if b == 0 {
             return Ok(None);
         }
+        let start = Instant::now();
         let m = p + q;
         let v = Tensor::cat(vec![h.clone(), z.clone()], 1); // [b, m]
         let (total, mean, product) = match weights {
@@ -89,6 +137,9 @@ impl Moments {
             Tensor::cat(vec![product, mean, total], 0),
             "moments of [H | Z]",
         )?;
+        BATCHES.fetch_add(1, Ordering::Relaxed);
+        NANOS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        FLOPS.fetch_add(2 * (b * m * m) as u64, Ordering::Relaxed);
         let weight = host[(m + 1, 0)];
         if weight <= 0.0 {
             return Ok(None);

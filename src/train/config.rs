@@ -97,6 +97,11 @@ pub struct ClosedFormConfig {
     /// Precision of the device computations (host solves are always f64).
     #[config(default = "Precision::F64")]
     pub precision: Precision,
+    /// Rows per chunk in every pass over the data (results do not depend on it beyond
+    /// rounding). `None`: about 2^21 elements of the widest layer (plus the classes) per chunk,
+    /// which keeps CPU temporaries small; a GPU may prefer whole shards (a large value).
+    #[config(default = "None")]
+    pub chunk_rows: Option<usize>,
 }
 
 impl ClosedFormConfig {
@@ -140,6 +145,9 @@ impl ClosedFormConfig {
                 self.tolerance,
                 "must be finite and >= 0",
             ));
+        }
+        if self.chunk_rows == Some(0) {
+            return Err(NgmnnError::config("chunk_rows", 0, "must be at least 1"));
         }
         if !(self.clip > 0.0 && self.clip < 0.5) {
             return Err(NgmnnError::config(

@@ -24,6 +24,14 @@ pub struct EpochRecord {
     /// pass; see [`crate::train::ClosedFormFit`]).
     #[serde(default)]
     pub passes: usize,
+    /// Seconds spent computing moments (the Gram and cross products, with their centring and
+    /// host reads) during the epoch, summed over shard threads; process-wide, so concurrent
+    /// fits in the same process add up ([`crate::solve::MomentsProfile`]).
+    #[serde(default)]
+    pub gram_seconds: f64,
+    /// Floating-point operations of those products.
+    #[serde(default)]
+    pub gram_flops: f64,
     /// Wall-clock seconds of the epoch (solves and the forward pass for the metrics).
     pub seconds: f64,
 }

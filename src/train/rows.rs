@@ -33,28 +33,18 @@ pub(crate) struct BatchView<'a> {
     pub labels: &'a Tensor<1, Int>,
 }
 
-/// Rows resident on one device.
+/// A chunk of resident rows: the unit a kernel sees.
 #[derive(Debug)]
-pub(crate) struct Shard {
-    pub offset: usize,
-    pub x: Tensor<2>,
-    pub y: Tensor<2>,
-    pub labels: Tensor<1, Int>,
+struct Chunk {
+    offset: usize,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    labels: Tensor<1, Int>,
     /// The decision layer's input from the last forward pass.
     top: Option<Tensor<2>>,
 }
 
-impl Shard {
-    pub fn new(offset: usize, x: Tensor<2>, y: Tensor<2>, labels: Tensor<1, Int>) -> Self {
-        Self {
-            offset,
-            x,
-            y,
-            labels,
-            top: None,
-        }
-    }
-
+impl Chunk {
     fn view(&self) -> BatchView<'_> {
         BatchView {
             offset: self.offset,
@@ -65,11 +55,58 @@ impl Shard {
     }
 }
 
+/// Rows resident on one device, cut into chunks of at most `chunk_rows` rows.
+#[derive(Debug)]
+pub(crate) struct Shard {
+    chunks: Vec<Chunk>,
+}
+
+/// Row ranges of at most `chunk` rows covering `0..n`.
+fn chunk_ranges(n: usize, chunk: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let chunk = chunk.max(1);
+    (0..n.div_ceil(chunk)).map(move |i| i * chunk..((i + 1) * chunk).min(n))
+}
+
+impl Shard {
+    /// Rows `offset..offset + n` given as `x` `[n, d]`, one-hot `y` `[n, c]` and `labels`.
+    pub fn new(
+        offset: usize,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        labels: Tensor<1, Int>,
+        chunk_rows: usize,
+    ) -> Self {
+        let [n, d] = x.dims();
+        let c = y.dims()[1];
+        let chunks = if n <= chunk_rows {
+            vec![Chunk {
+                offset,
+                x,
+                y,
+                labels,
+                top: None,
+            }]
+        } else {
+            chunk_ranges(n, chunk_rows)
+                .map(|r| Chunk {
+                    offset: offset + r.start,
+                    x: x.clone().slice([r.clone(), 0..d]),
+                    y: y.clone().slice([r.clone(), 0..c]),
+                    labels: labels.clone().slice(r),
+                    top: None,
+                })
+                .collect()
+        };
+        Self { chunks }
+    }
+}
+
 /// A source re-read in every pass.
 pub(crate) struct Streamed {
     source: Box<dyn BatchSource>,
     device: Device,
     dtype: DType,
+    chunk_rows: usize,
     /// Per-class counts of the last complete pass.
     counts: Option<Vec<usize>>,
 }
@@ -109,18 +146,20 @@ fn forward_hidden(x: Tensor<2>, hidden: &[LayerParams], activation: Activation) 
     })
 }
 
-/// Run `f` on every shard, one thread per shard when there are several; results in order.
-fn per_shard<R: Send>(
+/// Run `f` on every chunk, the shards on one thread each when there are several; results in
+/// row order.
+fn per_chunk<R: Send>(
     shards: &mut [Shard],
-    f: &(dyn Fn(&mut Shard) -> Result<R> + Sync),
+    f: &(dyn Fn(&mut Chunk) -> Result<R> + Sync),
 ) -> Result<Vec<R>> {
+    let run = |shard: &mut Shard| -> Result<Vec<R>> { shard.chunks.iter_mut().map(f).collect() };
     if let [one] = shards {
-        return Ok(vec![f(one)?]);
+        return run(one);
     }
-    std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = shards
             .iter_mut()
-            .map(|s| scope.spawn(move || f(s)))
+            .map(|s| scope.spawn(move || run(s)))
             .collect();
         handles
             .into_iter()
@@ -133,16 +172,28 @@ fn per_shard<R: Send>(
                 })
             })
             .collect()
-    })
+    });
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
 }
 
 impl Rows {
-    /// A source read in passes on `device`, computing in `dtype`.
-    pub fn streamed(source: Box<dyn BatchSource>, device: Device, dtype: DType) -> Self {
+    /// A source read in passes on `device`, computing in `dtype`, its batches cut into chunks
+    /// of at most `chunk_rows` rows.
+    pub fn streamed(
+        source: Box<dyn BatchSource>,
+        device: Device,
+        dtype: DType,
+        chunk_rows: usize,
+    ) -> Self {
         Rows::Streamed(Streamed {
             source,
             device,
             dtype,
+            chunk_rows,
             counts: None,
         })
     }
@@ -153,8 +204,8 @@ impl Rows {
             Rows::Streamed(s) => Ok(s.counts.clone().unwrap_or_else(|| vec![0; classes])),
             Rows::Resident { shards, .. } => {
                 let mut counts = vec![0usize; classes];
-                for shard in shards {
-                    let labels = shard
+                for chunk in shards.iter().flat_map(|s| &s.chunks) {
+                    let labels = chunk
                         .labels
                         .clone()
                         .into_data()
@@ -181,11 +232,11 @@ impl Rows {
         match self {
             Rows::Resident { shards, cache_top } => {
                 let cache = *cache_top;
-                per_shard(shards, &|shard: &mut Shard| {
-                    let local = on_device(params, &shard.x.device());
-                    let acts = forward_layers(shard.x.clone(), &local, activation);
-                    let out = kernel(&shard.view(), &acts)?;
-                    shard.top = cache.then(|| acts.inputs[local.len() - 1].clone());
+                per_chunk(shards, &|chunk: &mut Chunk| {
+                    let local = on_device(params, &chunk.x.device());
+                    let acts = forward_layers(chunk.x.clone(), &local, activation);
+                    let out = kernel(&chunk.view(), &acts)?;
+                    chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
                     Ok(out)
                 })
             }
@@ -205,29 +256,21 @@ impl Rows {
         kernel: &(dyn Fn(&BatchView<'_>, &Tensor<2>) -> Result<R> + Sync),
     ) -> Result<Vec<R>> {
         match self {
-            Rows::Resident { shards, .. } => per_shard(shards, &|shard: &mut Shard| {
-                let top = match &shard.top {
+            Rows::Resident { shards, .. } => per_chunk(shards, &|chunk: &mut Chunk| {
+                let top = match &chunk.top {
                     Some(top) => top.clone(),
                     None => forward_hidden(
-                        shard.x.clone(),
-                        &on_device(hidden, &shard.x.device()),
+                        chunk.x.clone(),
+                        &on_device(hidden, &chunk.x.device()),
                         activation,
                     ),
                 };
-                kernel(&shard.view(), &top)
+                kernel(&chunk.view(), &top)
             }),
             Rows::Streamed(s) => {
                 let local = on_device(hidden, &s.device);
                 s.pass(&|view| kernel(view, &forward_hidden(view.x.clone(), &local, activation)))
             }
-        }
-    }
-
-    /// The device of the first rows (where per-sample vectors are gathered).
-    pub fn main_device(&self) -> Device {
-        match self {
-            Rows::Resident { shards, .. } => shards[0].x.device(),
-            Rows::Streamed(s) => s.device.clone(),
         }
     }
 }
@@ -243,7 +286,7 @@ impl Streamed {
             self.source.n_classes(),
             self.source.name(),
         );
-        let (device, dtype) = (self.device.clone(), self.dtype);
+        let (device, dtype, chunk_rows) = (self.device.clone(), self.dtype, self.chunk_rows);
         let source = &mut self.source;
         let mut counts = vec![0usize; classes];
         let mut results = Vec::new();
@@ -293,12 +336,23 @@ impl Streamed {
                 let y =
                     Tensor::from_data(TensorData::new(one_hot, [rows, classes]), (&device, dtype));
                 let labels = Tensor::from_data(TensorData::new(labels, [rows]), &device);
-                results.push(kernel(&BatchView {
-                    offset,
-                    x: &x,
-                    y: &y,
-                    labels: &labels,
-                })?);
+                for r in chunk_ranges(rows, chunk_rows) {
+                    let (x, y, labels) = if rows <= chunk_rows {
+                        (x.clone(), y.clone(), labels.clone())
+                    } else {
+                        (
+                            x.clone().slice([r.clone(), 0..d]),
+                            y.clone().slice([r.clone(), 0..classes]),
+                            labels.clone().slice(r.clone()),
+                        )
+                    };
+                    results.push(kernel(&BatchView {
+                        offset: offset + r.start,
+                        x: &x,
+                        y: &y,
+                        labels: &labels,
+                    })?);
+                }
                 offset += rows;
             }
             Ok(())

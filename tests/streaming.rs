@@ -1,0 +1,473 @@
+//! Fits that read the data in passes: streamed from a re-readable source, split over several
+//! devices or threads, and the sums they are built from (moments, class-level targets).
+
+mod common;
+
+use burn::tensor::DType;
+use common::*;
+use ngmnn::data::{
+    Batch, BatchSource, Dataset, DatasetBatches, IdxStream, SyntheticSource, digits,
+};
+use ngmnn::model::{Activation, LayerParams, Ngmnn, NgmnnConfig};
+use ngmnn::solve::{Moments, TargetMap, backward_targets, class_backward_step};
+use ngmnn::train::{ClosedFormConfig, History, Preset};
+use ngmnn::{NgmnnError, Precision};
+
+fn params(model: &Ngmnn) -> Vec<(faer::Mat<f64>, Vec<f64>)> {
+    model
+        .layer_params()
+        .into_iter()
+        .map(|p| (host(p.w), host_vec(p.b)))
+        .collect()
+}
+
+/// Largest weight difference relative to the weights' largest entry, over all layers.
+fn rel_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
+    params(a)
+        .iter()
+        .zip(params(b))
+        .map(|((wa, ba), (wb, bb))| {
+            let scale = wa.norm_max().max(1e-12);
+            let bias = ba
+                .iter()
+                .zip(&bb)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            max_diff(wa, &wb).max(bias) / scale
+        })
+        .fold(0.0, f64::max)
+}
+
+fn f64_config(epochs: usize) -> ClosedFormConfig {
+    ClosedFormConfig::new()
+        .with_epochs(epochs)
+        .with_precision(Precision::F64)
+}
+
+fn same_history(a: &History, b: &History) {
+    assert_eq!(a.epochs.len(), b.epochs.len());
+    for (x, y) in a.epochs.iter().zip(&b.epochs) {
+        assert_eq!(
+            x.decision_objectives.len(),
+            y.decision_objectives.len(),
+            "rounds"
+        );
+        for (o, p) in x.decision_objectives.iter().zip(&y.decision_objectives) {
+            assert!(
+                (o - p).abs() <= 1e-8 * o.abs().max(1.0),
+                "objective {o} vs {p}"
+            );
+        }
+        assert_eq!(x.train_acc, y.train_acc);
+        assert_eq!(x.valid_acc, y.valid_acc);
+        assert_eq!(x.passes, y.passes);
+    }
+}
+
+#[test]
+fn streamed_fit_gives_the_in_memory_weights() {
+    let device = device();
+    let (train, test) = digits().stratified_split(0.3, 0).unwrap();
+    for (hidden, preset, targets, rows) in [
+        (vec![32], Preset::Paper, TargetMap::ColumnSoftmax, 100),
+        (vec![48, 24], Preset::Corrected, TargetMap::ColumnMinMax, 7),
+    ] {
+        let model = NgmnnConfig::new(64, hidden.clone(), 10)
+            .init(&device)
+            .unwrap();
+        let config = f64_config(4).with_preset(preset).with_targets(targets);
+        let trainer = config.init().unwrap();
+        let (memory, mh) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
+        let (streamed, sh) = trainer
+            .fit_stream(
+                model,
+                Box::new(DatasetBatches::new(train.clone(), rows)),
+                Some(Box::new(DatasetBatches::new(test.clone(), 50))),
+                |_| {},
+            )
+            .unwrap();
+        let diff = rel_diff(&memory, &streamed);
+        assert!(
+            diff < 1e-8,
+            "{hidden:?} batches of {rows}: weights differ by {diff:e}"
+        );
+        same_history(&mh, &sh);
+        // An epoch makes two passes per decision round (the first round's losses come from
+        // the previous forward pass): R moment passes + (R - 1) loss passes + 1 forward pass.
+        for r in &sh.epochs {
+            assert_eq!(
+                r.passes,
+                2 * r.decision_objectives.len(),
+                "epoch {}",
+                r.epoch
+            );
+        }
+    }
+}
+
+#[test]
+fn streamed_synthetic_fit_matches_its_materialised_dataset_and_learns() {
+    let device = device();
+    let source = SyntheticSource::new(3000, 16, 4, 512, 7).unwrap();
+    let data = source.to_dataset().unwrap();
+    assert_eq!((data.n(), data.d(), data.n_classes()), (3000, 16, 4));
+    let model = NgmnnConfig::new(16, vec![24], 4).init(&device).unwrap();
+    let trainer = f64_config(3)
+        .with_targets(TargetMap::ColumnMinMax)
+        .init()
+        .unwrap();
+    let (memory, mh) = trainer.fit(model.clone(), &data, None).unwrap();
+    let (streamed, sh) = trainer
+        .fit_stream(model, Box::new(source), None, |_| {})
+        .unwrap();
+    assert!(rel_diff(&memory, &streamed) < 1e-8);
+    same_history(&mh, &sh);
+    // Class means plus noise are learnable: well above chance (0.25).
+    assert!(sh.last().unwrap().train_acc > 0.8, "{:?}", sh.last());
+}
+
+#[test]
+fn sharded_fit_gives_the_single_device_weights() {
+    let device = device();
+    let (train, test) = digits().stratified_split(0.3, 0).unwrap();
+    let model = NgmnnConfig::new(64, vec![32, 16], 10)
+        .init(&device)
+        .unwrap();
+    let trainer = f64_config(3).init().unwrap();
+    let (single, h1) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
+    // Chunks of 100 rows in every pass.
+    let chunked = f64_config(3).with_chunk_rows(Some(100)).init().unwrap();
+    let (small, hc) = chunked.fit(model.clone(), &train, Some(&test)).unwrap();
+    let diff = rel_diff(&single, &small);
+    assert!(
+        diff < 1e-8,
+        "chunks of 100 rows: weights differ by {diff:e}"
+    );
+    same_history(&h1, &hc);
+    // Three shards on the test device, each computed on its own thread.
+    let devices = vec![device.clone(); 3];
+    let (sharded, h3) = trainer
+        .fit_sharded(model.clone(), &train, Some(&test), &devices)
+        .unwrap();
+    let diff = rel_diff(&single, &sharded);
+    assert!(diff < 1e-8, "3 shards: weights differ by {diff:e}");
+    same_history(&h1, &h3);
+    // Two different CPU backends as two devices, when both are built in.
+    if ngmnn::BackendKind::Ndarray.is_compiled() && ngmnn::BackendKind::Flex.is_compiled() {
+        let devices = [
+            ngmnn::BackendKind::Flex.device().unwrap(),
+            ngmnn::BackendKind::Ndarray.device().unwrap(),
+        ];
+        let (two, h2) = trainer
+            .fit_sharded(model, &train, Some(&test), &devices)
+            .unwrap();
+        let diff = rel_diff(&single, &two);
+        assert!(diff < 1e-8, "flex + ndarray: weights differ by {diff:e}");
+        same_history(&h1, &h2);
+    }
+}
+
+#[test]
+fn sharding_rejects_impossible_splits() {
+    let device = device();
+    let train = digits();
+    let model = NgmnnConfig::new(64, vec![16], 10).init(&device).unwrap();
+    let trainer = f64_config(1).init().unwrap();
+    let err = trainer.fit_sharded(model, &train, None, &[]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NgmnnError::InvalidConfig {
+                field: "devices",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn moments_merged_over_batches_equal_the_whole_batch() {
+    let device = device();
+    let h = random_mat(57, 6, 1);
+    let z = random_mat(57, 3, 2);
+    let w: Vec<f64> = (0..57)
+        .map(|i| {
+            if i % 5 == 0 {
+                0.0
+            } else {
+                0.5 + (i % 7) as f64
+            }
+        })
+        .collect();
+    let whole = Moments::of_batch(
+        &tensor(&h, &device, DType::F64),
+        &tensor(&z, &device, DType::F64),
+        Some(&tensor_vec(&w, &device, DType::F64)),
+    )
+    .unwrap()
+    .unwrap();
+    let parts = [0..5, 5..6, 6..30, 30..57].map(|r| {
+        let rows: Vec<usize> = r.clone().collect();
+        let take =
+            |m: &faer::Mat<f64>| faer::Mat::from_fn(rows.len(), m.ncols(), |i, j| m[(rows[i], j)]);
+        Moments::of_batch(
+            &tensor(&take(&h), &device, DType::F64),
+            &tensor(&take(&z), &device, DType::F64),
+            Some(&tensor_vec(&w[r], &device, DType::F64)),
+        )
+        .unwrap()
+    });
+    // The batch 5..6 has weight 0: no moments.
+    assert!(parts[1].is_none());
+    let merged = Moments::merge_all(parts).unwrap();
+    assert!((merged.weight - whole.weight).abs() < 1e-9);
+    assert!(max_diff(&merged.second, &whole.second) < 1e-9 * whole.second.norm_max());
+    let mean_diff = merged
+        .mean
+        .iter()
+        .zip(&whole.mean)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(mean_diff < 1e-12);
+    // And the definition: M = sum_i w_i (v_i - mu)(v_i - mu)^T.
+    let v = |i: usize, j: usize| if j < 6 { h[(i, j)] } else { z[(i, j - 6)] };
+    let direct = faer::Mat::from_fn(9, 9, |a, b| {
+        (0..57)
+            .map(|i| w[i] * (v(i, a) - whole.mean[a]) * (v(i, b) - whole.mean[b]))
+            .sum::<f64>()
+    });
+    assert!(max_diff(&direct, &whole.second) < 1e-9 * direct.norm_max());
+}
+
+#[test]
+fn class_targets_equal_the_sample_targets() {
+    let device = device();
+    let (y, labels) = one_hot(40, 5, 3);
+    let model = NgmnnConfig::new(8, vec![12, 7], 5).init(&device).unwrap();
+    let layers: Vec<LayerParams> = model
+        .layer_params()
+        .into_iter()
+        .map(|p| p.cast(DType::F64))
+        .collect();
+    let mut counts = vec![0usize; 5];
+    for &l in &labels {
+        counts[l] += 1;
+    }
+    for map in [TargetMap::ColumnSoftmax, TargetMap::ColumnMinMax] {
+        let samples = host(backward_targets(
+            tensor(&y, &device, DType::F64),
+            &layers[1..],
+            Activation::Sigmoid,
+            map,
+            1e-4,
+        ));
+        let mut g = faer::Mat::<f64>::identity(5, 5);
+        for layer in layers[1..].iter().rev() {
+            let (w, b) = (host(layer.w.clone()), host_vec(layer.b.clone()));
+            g = class_backward_step(&g, &w, &b, &counts, Activation::Sigmoid, map, 1e-4).0;
+        }
+        let per_sample = faer::Mat::from_fn(40, g.ncols(), |i, j| g[(labels[i], j)]);
+        let diff = max_diff(&per_sample, &samples);
+        assert!(diff < 1e-9, "{map}: {diff:e}");
+    }
+}
+
+/// A source whose second pass is shorter than its first.
+struct Shrinking(DatasetBatches, usize);
+
+impl BatchSource for Shrinking {
+    fn name(&self) -> String {
+        "shrinking".into()
+    }
+    fn n_features(&self) -> usize {
+        self.0.n_features()
+    }
+    fn n_classes(&self) -> usize {
+        self.0.n_classes()
+    }
+    fn reset(&mut self) -> ngmnn::Result<()> {
+        self.1 += 1;
+        self.0.reset()
+    }
+    fn next_batch(&mut self) -> ngmnn::Result<Option<Batch>> {
+        let b = self.0.next_batch()?;
+        Ok(b.map(|mut b| {
+            if self.1 > 1 && b.rows() > 1 {
+                b.features.truncate(b.features.len() - self.n_features());
+                b.labels.pop();
+            }
+            b
+        }))
+    }
+}
+
+#[test]
+fn streamed_sources_with_bad_rows_give_typed_errors() {
+    let device = device();
+    let data = digits();
+    let model = NgmnnConfig::new(64, vec![16], 10).init(&device).unwrap();
+    let trainer = f64_config(2).init().unwrap();
+    // Not re-readable.
+    let err = trainer
+        .fit_stream(
+            model.clone(),
+            Box::new(Shrinking(DatasetBatches::new(data.clone(), 500), 0)),
+            None,
+            |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains("re-readable"),
+        "{err}"
+    );
+    // A NaN feature and a label out of range in a later batch.
+    let mut x = data.features().to_vec();
+    x[1000 * 64 + 3] = f32::NAN;
+    let bad = Dataset::new(
+        "nan",
+        x,
+        data.labels().to_vec(),
+        64,
+        data.classes().to_vec(),
+    );
+    assert!(bad.is_err(), "Dataset::new rejects NaN itself");
+    struct Poisoned(DatasetBatches, bool);
+    impl BatchSource for Poisoned {
+        fn name(&self) -> String {
+            "poisoned".into()
+        }
+        fn n_features(&self) -> usize {
+            64
+        }
+        fn n_classes(&self) -> usize {
+            10
+        }
+        fn reset(&mut self) -> ngmnn::Result<()> {
+            self.0.reset()
+        }
+        fn next_batch(&mut self) -> ngmnn::Result<Option<Batch>> {
+            let nan = self.1;
+            Ok(self.0.next_batch()?.map(|mut b| {
+                if nan {
+                    b.features[3] = f32::NAN;
+                } else {
+                    b.labels[0] = 10;
+                }
+                b
+            }))
+        }
+    }
+    for (nan, needle) in [(true, "non-finite"), (false, "out of range")] {
+        let err = trainer
+            .fit_stream(
+                model.clone(),
+                Box::new(Poisoned(DatasetBatches::new(data.clone(), 500), nan)),
+                None,
+                |_| {},
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains(needle),
+            "{err}"
+        );
+    }
+    // Wrong width for the model.
+    let narrow = SyntheticSource::new(100, 8, 10, 50, 0).unwrap();
+    let err = trainer
+        .fit_stream(model, Box::new(narrow), None, |_| {})
+        .unwrap_err();
+    assert!(matches!(err, NgmnnError::ShapeMismatch(_)), "{err}");
+}
+
+#[test]
+fn idx_stream_reads_what_the_loader_reads_and_rejects_truncation() {
+    let dir = std::env::temp_dir().join(format!("ngmnn-idx-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (n, d) = (23usize, 6usize);
+    let mut images = vec![0, 0, 0x08, 2];
+    images.extend((n as u32).to_be_bytes());
+    images.extend((d as u32).to_be_bytes());
+    images.extend((0..n * d).map(|i| (i * 7 % 256) as u8));
+    let mut labels = vec![0, 0, 0x08, 1];
+    labels.extend((n as u32).to_be_bytes());
+    labels.extend((0..n).map(|i| (i % 3) as u8));
+    let img_path = dir.join("train-images-idx3-ubyte");
+    std::fs::write(&img_path, &images).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), &labels).unwrap();
+    let loaded = ngmnn::data::load_idx(&img_path).unwrap();
+    let mut stream = IdxStream::open(&img_path, 5).unwrap();
+    for _pass in 0..2 {
+        stream.reset().unwrap();
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        while let Some(b) = stream.next_batch().unwrap() {
+            assert!(b.rows() <= 5);
+            x.extend(b.features);
+            y.extend(b.labels);
+        }
+        assert_eq!(x, loaded.features());
+        assert_eq!(y, loaded.labels());
+    }
+    // Truncated payload: a typed parse error in the batch that runs short.
+    std::fs::write(&img_path, &images[..images.len() - 10]).unwrap();
+    let mut stream = IdxStream::open(&img_path, 5).unwrap();
+    stream.reset().unwrap();
+    let err = loop {
+        match stream.next_batch() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("truncation not detected"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, NgmnnError::Parse { .. }) && err.to_string().contains("truncated"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
+    let images = shared_data("mnist/train-images.idx3-ubyte.gz");
+    let device = device();
+    // The first 2000 MNIST images: stream the file (stopping after 2000 rows) and load them.
+    struct Head(IdxStream, usize, usize);
+    impl BatchSource for Head {
+        fn name(&self) -> String {
+            self.0.name()
+        }
+        fn n_features(&self) -> usize {
+            self.0.n_features()
+        }
+        fn n_classes(&self) -> usize {
+            self.0.n_classes()
+        }
+        fn reset(&mut self) -> ngmnn::Result<()> {
+            self.2 = 0;
+            self.0.reset()
+        }
+        fn next_batch(&mut self) -> ngmnn::Result<Option<Batch>> {
+            if self.2 >= self.1 {
+                return Ok(None);
+            }
+            let b = self.0.next_batch()?;
+            self.2 += b.as_ref().map_or(0, Batch::rows);
+            Ok(b)
+        }
+    }
+    let stream = IdxStream::open(&images, 500).unwrap();
+    let full = ngmnn::data::load_idx(&images).unwrap();
+    let head = full.subset(&(0..2000).collect::<Vec<_>>(), "head");
+    let model = NgmnnConfig::new(784, vec![32], 10).init(&device).unwrap();
+    let trainer = ClosedFormConfig::new()
+        .with_epochs(2)
+        .with_targets(TargetMap::ColumnMinMax)
+        .init()
+        .unwrap();
+    let (memory, mh) = trainer.fit(model.clone(), &head, None).unwrap();
+    let (streamed, sh) = trainer
+        .fit_stream(model, Box::new(Head(stream, 2000, 0)), None, |_| {})
+        .unwrap();
+    assert!(rel_diff(&memory, &streamed) < 1e-7);
+    same_history(&mh, &sh);
+}

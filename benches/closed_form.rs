@@ -1,6 +1,7 @@
 //! Benchmarks (plain harness, no extra dependencies): a closed-form epoch for n x d synthetic
 //! problems, each solver alone, the backend's matmul rate (the Gram product an epoch is made
-//! of), and one SGD epoch on the same model. Each case reports the median of several runs;
+//! of) and the share of it the epoch's Gram work reaches, a streamed epoch and a 2-shard epoch,
+//! and one SGD epoch on the same model. Each case reports the median of several runs;
 //! ids carry the backend and the sizes, e.g. `closed_form_epoch/flex/n10000_d784`.
 //!
 //! ```text
@@ -13,7 +14,7 @@ use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use ngmnn::BackendKind;
-use ngmnn::data::Dataset;
+use ngmnn::data::{Dataset, DatasetBatches};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
 use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
@@ -92,21 +93,113 @@ fn sizes() -> Vec<(usize, usize)> {
     ns.iter().flat_map(|&n| [(n, 64), (n, 784)]).collect()
 }
 
+fn epoch_config() -> ClosedFormConfig {
+    ClosedFormConfig::new()
+        .with_targets(TargetMap::ColumnMinMax)
+        .with_precision(Precision::F32)
+}
+
 fn closed_form_epoch(kind: BackendKind, device: &Device) {
     for (n, d) in sizes() {
         let data = synthetic(n, d, 1);
         let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
             .init(device)
             .unwrap();
-        let config = ClosedFormConfig::new()
-            .with_targets(TargetMap::ColumnMinMax)
-            .with_precision(Precision::F32);
-        let mut fit = ClosedFormFit::new(config, &model, &data, None).unwrap();
-        let id = format!("closed_form_epoch/{kind}/n{n}_d{d}_h{HIDDEN}_f32");
+        for shards in [1, 2] {
+            if shards > 1 && n < 10_000 {
+                continue;
+            }
+            let devices = vec![device.clone(); shards];
+            let mut fit =
+                ClosedFormFit::new_sharded(epoch_config(), &model, &data, None, &devices).unwrap();
+            let suffix = if shards > 1 {
+                format!("_shards{shards}")
+            } else {
+                String::new()
+            };
+            let id = format!("closed_form_epoch/{kind}/n{n}_d{d}_h{HIDDEN}_f32{suffix}");
+            // Every epoch has the same cost only up to the number of decision rounds: report
+            // the median and the passes of the last one.
+            let mut passes = 0;
+            bench(&id, n as f64, "samples/s", || {
+                passes = fit.epoch().unwrap().passes;
+            });
+            println!("{:<50} {passes:>10} passes", "");
+        }
+    }
+}
+
+/// A streamed epoch: the same data read from a `DatasetBatches` source in every pass.
+fn closed_form_epoch_stream(kind: BackendKind, device: &Device) {
+    for (n, d) in sizes().into_iter().filter(|&(n, _)| n >= 10_000) {
+        let data = synthetic(n, d, 1);
+        let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
+            .init(device)
+            .unwrap();
+        let source = Box::new(DatasetBatches::new(data, 10_000));
+        let mut fit = ClosedFormFit::streamed(epoch_config(), &model, source, None).unwrap();
+        let id = format!("closed_form_epoch_stream/{kind}/n{n}_d{d}_h{HIDDEN}_f32_batch10000");
         bench(&id, n as f64, "samples/s", || {
             fit.epoch().unwrap();
         });
     }
+}
+
+/// The Gram work inside a closed-form epoch against the backend's matmul rate for the same
+/// product shape, measured in the same run.
+fn gram_fraction(kind: BackendKind, device: &Device) {
+    let n = if std::env::var("NGMNN_BENCH_FULL").is_ok() {
+        60_000
+    } else {
+        10_000
+    };
+    let d = 784;
+    let data = synthetic(n, d, 1);
+    let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
+        .init(device)
+        .unwrap();
+    let mut fit = ClosedFormFit::new(epoch_config(), &model, &data, None).unwrap();
+    fit.epoch().unwrap();
+    let (mut secs, mut flops) = (Vec::new(), 0.0);
+    for _ in 0..RUNS {
+        let r = fit.epoch().unwrap();
+        secs.push((r.gram_seconds, r.seconds));
+        flops = r.gram_flops;
+    }
+    secs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (gram_s, epoch_s) = secs[RUNS / 2];
+    let in_epoch = flops / gram_s * 1e-9;
+    // The epoch's products: [m, rows] x [rows, m], m = hidden + classes, rows = one chunk.
+    let m = HIDDEN + CLASSES;
+    let rows = (1usize << 21) / (d + CLASSES);
+    let h = random(rows, m, 9, device, DType::F32);
+    let mut times: Vec<f64> = (0..RUNS + 1)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..10 {
+                sync(h.clone().transpose().matmul(h.clone()));
+            }
+            start.elapsed().as_secs_f64() / 10.0
+        })
+        .skip(1)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let rate = (2 * rows * m * m) as f64 / times[RUNS / 2] * 1e-9;
+    println!(
+        "{:<50} {gram_s:>10.4} s   {in_epoch:>10.2} GFLOP/s",
+        format!("gram_fraction/{kind}/epoch_n{n}_d{d}_h{HIDDEN}_gram_work")
+    );
+    println!(
+        "{:<50} {:>10.4} s   {rate:>10.2} GFLOP/s",
+        format!("gram_fraction/{kind}/matmul_{m}x{rows}x{m}"),
+        times[RUNS / 2]
+    );
+    println!(
+        "{:<50} {:>10.1} %   (Gram work {:.0}% of the epoch's {epoch_s:.3} s)",
+        format!("gram_fraction/{kind}/fraction_of_matmul_rate"),
+        100.0 * in_epoch / rate,
+        100.0 * gram_s / epoch_s
+    );
 }
 
 fn matmul(kind: BackendKind, device: &Device) {
@@ -206,9 +299,11 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let groups: [(&str, Group); 4] = [
+    let groups: [(&str, Group); 6] = [
         ("gram_matmul", matmul),
+        ("gram_fraction", gram_fraction),
         ("closed_form_epoch", closed_form_epoch),
+        ("closed_form_epoch_stream", closed_form_epoch_stream),
         ("solvers", solvers),
         ("sgd_epoch", sgd_epoch),
     ];

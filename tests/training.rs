@@ -129,3 +129,38 @@ fn fit_rejects_data_that_does_not_fit_the_model() {
         Err(NgmnnError::InvalidData { .. })
     ));
 }
+
+#[test]
+fn patience_stops_after_the_best_validation_epoch_and_returns_its_model() {
+    let device = device();
+    let (train, test) = split();
+    let model = NgmnnConfig::new(64, vec![64], 10).init(&device).unwrap();
+    let trainer = ClosedFormConfig::new()
+        .with_epochs(40)
+        .with_patience(Some(2))
+        .init()
+        .unwrap();
+    let (model, history) = trainer.fit(model, &train, Some(&test)).unwrap();
+    let best = history.best_valid().unwrap();
+    // Stopped two epochs after the best one (or at the epoch limit).
+    assert_eq!(history.epochs.len(), (best.epoch + 2).min(40));
+    assert!(
+        history.epochs.len() < 40,
+        "never stopped: {:?}",
+        history.epochs.len()
+    );
+    // The returned module is the best epoch's.
+    let pred = model.predict_dataset(&test).unwrap();
+    let acc = ngmnn::metrics::accuracy(&pred, test.labels());
+    assert!(
+        (acc - best.valid_acc.unwrap()).abs() <= 2.0 / test.n() as f64,
+        "module {acc} vs best epoch {:?}",
+        best.valid_acc
+    );
+    assert!(
+        ClosedFormConfig::new()
+            .with_patience(Some(0))
+            .check()
+            .is_err()
+    );
+}

@@ -148,8 +148,16 @@ impl ClosedForm {
             let record = fit.epoch()?;
             on_epoch(&record);
             history.epochs.push(record);
+            if fit.patience_exhausted() {
+                break;
+            }
         }
-        Ok((fit.write_into(model)?, history))
+        let model = if self.config.patience.is_some() {
+            fit.write_best_into(model)?
+        } else {
+            fit.write_into(model)?
+        };
+        Ok((model, history))
     }
 }
 
@@ -175,6 +183,8 @@ pub struct ClosedFormFit {
     next_losses: Option<Tensor<1>>,
     params: Vec<LayerParams>,
     host: Vec<(Mat<f64>, Vec<f64>)>,
+    /// The best validation accuracy so far, its epoch and parameters.
+    best: Option<(f64, usize, Vec<LayerParams>)>,
     passes: usize,
     epoch: usize,
 }
@@ -359,6 +369,7 @@ impl ClosedFormFit {
             next_losses: None,
             params,
             host,
+            best: None,
             passes: 0,
             epoch: 0,
         };
@@ -512,6 +523,11 @@ impl ClosedFormFit {
             None => None,
         };
         self.epoch += 1;
+        if let Some(acc) = valid_acc
+            && self.best.as_ref().is_none_or(|(best, ..)| acc > *best)
+        {
+            self.best = Some((acc, self.epoch, self.params.clone()));
+        }
         let gram = MomentsProfile::now().since(profile);
         Ok(EpochRecord {
             epoch: self.epoch,
@@ -530,6 +546,32 @@ impl ClosedFormFit {
     /// The current parameters, bottom to top, in the fit's precision.
     pub fn params(&self) -> &[LayerParams] {
         &self.params
+    }
+
+    /// The epoch with the best validation accuracy so far (the earliest among ties), if
+    /// validation data was given.
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.best.as_ref().map(|(_, epoch, _)| *epoch)
+    }
+
+    /// Whether `config.patience` epochs have passed without a better validation accuracy.
+    pub fn patience_exhausted(&self) -> bool {
+        match (self.config.patience, &self.best) {
+            (Some(patience), Some((_, best, _))) => self.epoch >= best + patience,
+            _ => false,
+        }
+    }
+
+    /// Copy the best validation epoch's parameters into `model` (the current ones without
+    /// validation data).
+    ///
+    /// # Errors
+    /// As [`ClosedFormFit::write_into`].
+    pub fn write_best_into(&self, model: Ngmnn) -> Result<Ngmnn> {
+        match &self.best {
+            Some((_, _, params)) => model.with_layer_params(params),
+            None => self.write_into(model),
+        }
     }
 
     /// Epochs run so far.

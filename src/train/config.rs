@@ -102,6 +102,11 @@ pub struct ClosedFormConfig {
     /// which keeps CPU temporaries small; a GPU may prefer whole shards (a large value).
     #[config(default = "None")]
     pub chunk_rows: Option<usize>,
+    /// Early stopping: with validation data, stop once its accuracy has not improved for this
+    /// many epochs and return the best epoch's model (spec §4: select by validation data).
+    /// `None`: run all `epochs` and return the last model.
+    #[config(default = "None")]
+    pub patience: Option<usize>,
 }
 
 impl ClosedFormConfig {
@@ -145,6 +150,9 @@ impl ClosedFormConfig {
                 self.tolerance,
                 "must be finite and >= 0",
             ));
+        }
+        if self.patience == Some(0) {
+            return Err(NgmnnError::config("patience", 0, "must be at least 1"));
         }
         if self.chunk_rows == Some(0) {
             return Err(NgmnnError::config("chunk_rows", 0, "must be at least 1"));

@@ -243,6 +243,28 @@ fn sgd_and_adam_lower_the_loss_and_beat_chance() {
 }
 
 #[test]
+fn gradients_stay_finite_on_raw_large_inputs() {
+    // Pixel-like features (0..1600): pre-activations of several hundred saturate the sigmoid.
+    // Regression: exp(-z) overflowed to inf and the backward pass produced NaN.
+    let (train, _) = split();
+    let scaled = |d: &Dataset| {
+        let x = d.features().iter().map(|v| v * 100.0).collect();
+        Dataset::new("scaled", x, d.labels().to_vec(), d.d(), d.classes().to_vec()).unwrap()
+    };
+    let train = scaled(&train);
+    let device = common::device();
+    let trainer = GradientConfig::new()
+        .with_optimizer(OptimizerKind::Sgd)
+        .with_epochs(2)
+        .init()
+        .unwrap();
+    let (_, history) = trainer
+        .fit(model_config(&train).init(&device).unwrap(), &train, None)
+        .unwrap();
+    assert!(history.epochs.iter().all(|e| e.train_loss.is_finite()));
+}
+
+#[test]
 fn gradient_config_rejects_bad_values() {
     for config in [
         GradientConfig::new().with_learning_rate(Some(-1.0)),

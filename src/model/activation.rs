@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NgmnnError, Result};
@@ -29,8 +29,14 @@ impl Activation {
         match self {
             // Not `burn::tensor::activation::sigmoid`: its default implementation (used by
             // ndarray, among others) computes in f32 whatever the dtype, which breaks the f64
-            // fit (the inverse at the clip bounds lost 4e-7). exp(-z) = inf gives exactly 0.
-            Activation::Sigmoid => (z.neg().exp() + 1.0).recip(),
+            // fit (the inverse at the clip bounds lost 4e-7). `z` is clamped where sigma is 0
+            // or 1 to the dtype's precision anyway, so that exp(-z) stays finite: an infinite
+            // exp(-z) gives the right forward value, but autodiff's backward then multiplies
+            // 0 by inf (NaN gradients with raw 0-255 pixels).
+            Activation::Sigmoid => {
+                let bound = if z.dtype() == DType::F64 { 700.0 } else { 80.0 };
+                (z.clamp(-bound, bound).neg().exp() + 1.0).recip()
+            }
             Activation::Tanh => z.tanh(),
         }
     }

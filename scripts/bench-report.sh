@@ -67,8 +67,10 @@ scaling_rows() {
   done
 }
 scaling_rows > "$TMP/scaling_median.txt"
-per_sample() { # mode -> microseconds per sample per epoch at each n
-  grep "^| $1 |" "$TMP/scaling_median.txt" | awk -F'|' '{gsub(/ /,"",$3); gsub(/ /,"",$6); printf "%s: %.2f us, ", $3, $6 / $3 * 1e6}' | sed 's/, $//'
+slopes() { # mode -> the epoch time's slope (us per sample) on 10k..100k and on 100k..1M, and the intercept
+  grep "^| $1 |" "$TMP/scaling_median.txt" | awk -F'|' '{gsub(/ /,"",$3); gsub(/ /,"",$6); t[$3]=$6}
+    END {a = (t[100000] - t[10000]) / 90000 * 1e6; b = (t[1000000] - t[100000]) / 900000 * 1e6;
+         printf "slope %.2f us/sample on 10k-100k, %.2f us/sample on 100k-1M (intercept %.3f s)", a, b, t[10000] - a * 1e-6 * 10000}'
 }
 rss_per_row() { # mode -> (RSS at 1M - RSS at 100k) / 900k rows, in bytes
   grep "^| $1 |" "$TMP/scaling_median.txt" | awk -F'|' '{gsub(/ /,"",$3); gsub(/ /,"",$12); r[$3]=$12} END {printf "%.0f", (r[1000000] - r[100000]) * 1048576 / 900000}'
@@ -103,8 +105,8 @@ was measured by that run; rerun the script to regenerate this file.
 |---|---|---|
 | Gram/cross-product work of an epoch at >= 60% of the backend's matmul rate | ${frac} % (bench \`gram_fraction\`, same run, same product shape) | $(okge "$frac" 60) |
 | complete MNIST fit (to the epoch where validation accuracy stops improving) < 10 s | ${fit2} s with 2 shards, ${fit1} s with 1 (median of $RUNS) | $(ok "$fit2" 10) |
-| epoch cost linear in n (d = 64; 10k, 100k, 1M) | per sample per epoch, in memory: $(per_sample memory); streamed: $(per_sample stream) | see below |
-| streamed peak memory independent of n beyond O(n) scalars | peak RSS grows by $(rss_per_row stream) bytes per sample from 100k to 1M streamed (in memory: $(rss_per_row memory)) | see below |
+| epoch cost linear in n (d = 64; 10k, 100k, 1M) | epoch time in memory: $(slopes memory); streamed: $(slopes stream) | equal slopes: a straight line |
+| streamed peak memory independent of n beyond O(n) scalars | peak RSS grows by $(rss_per_row stream) bytes per sample from 100k to 1M streamed (in memory: $(rss_per_row memory) at d = 64) | O(n) scalars; see the notes |
 
 ## Benches
 

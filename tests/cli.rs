@@ -201,3 +201,84 @@ fn compare_prints_a_table_and_writes_report_and_plot() {
         "{err}"
     );
 }
+
+#[test]
+fn streamed_training_from_a_csv_file_matches_the_in_memory_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = ngmnn::data::digits();
+    let mut text = String::new();
+    for (row, label) in data.features().chunks(data.d()).zip(data.labels()) {
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        text.push_str(&format!("{},{}\n", cells.join(","), data.classes()[*label]));
+    }
+    let csv = dir.path().join("digits.csv");
+    std::fs::write(&csv, text).unwrap();
+    let model = dir.path().join("model");
+    let common = [
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--test-fraction",
+        "0",
+        "--json",
+    ];
+    let memory = ngmnn(&common);
+    let mut args = common.to_vec();
+    args.extend(["--stream-rows", "100", "--out", model.to_str().unwrap()]);
+    let streamed = ngmnn(&args);
+    for out in [&memory, &streamed] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let json = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let (m, s) = (json(&memory), json(&streamed));
+    assert_eq!(s["n_train"], 1797);
+    for e in 0..2 {
+        assert_eq!(
+            m["epochs"][e]["train_acc"], s["epochs"][e]["train_acc"],
+            "epoch {e}"
+        );
+        let (a, b) = (
+            m["epochs"][e]["decision_objective"].as_f64().unwrap(),
+            s["epochs"][e]["decision_objective"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-8 * a.abs(), "{a} vs {b}");
+    }
+    // The saved model is usable.
+    let eval = ngmnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    // What cannot be streamed says so in one line.
+    for bad in [
+        vec!["train", "--stream-rows", "10"],
+        vec![
+            "train",
+            "--data",
+            csv.to_str().unwrap(),
+            "--stream-rows",
+            "10",
+            "--standardize",
+        ],
+    ] {
+        let out = ngmnn(&bad);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}

@@ -249,7 +249,14 @@ fn gradients_stay_finite_on_raw_large_inputs() {
     let (train, _) = split();
     let scaled = |d: &Dataset| {
         let x = d.features().iter().map(|v| v * 100.0).collect();
-        Dataset::new("scaled", x, d.labels().to_vec(), d.d(), d.classes().to_vec()).unwrap()
+        Dataset::new(
+            "scaled",
+            x,
+            d.labels().to_vec(),
+            d.d(),
+            d.classes().to_vec(),
+        )
+        .unwrap()
     };
     let train = scaled(&train);
     let device = common::device();

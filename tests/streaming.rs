@@ -471,3 +471,47 @@ fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
     assert!(rel_diff(&memory, &streamed) < 1e-7);
     same_history(&mh, &sh);
 }
+
+#[test]
+fn csv_stream_reads_what_the_loader_reads_and_checks_the_file_at_open() {
+    use ngmnn::data::{CsvOptions, CsvStream, load_csv};
+    let dir = std::env::temp_dir().join(format!("ngmnn-csv-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::from("\nf1,f2,f3,kind\n");
+    for i in 0..37 {
+        let kind = ["cat", "dog", "emu"][i % 3];
+        text.push_str(&format!("{},{}.5,{},{kind}\n", i, i * 2, 100 - i));
+        if i == 10 {
+            text.push('\n'); // blank lines are skipped
+        }
+    }
+    let path = dir.join("animals.csv");
+    std::fs::write(&path, &text).unwrap();
+    let options = CsvOptions::default();
+    let loaded = load_csv(&path, &options).unwrap();
+    let mut stream = CsvStream::open(&path, &options, 8).unwrap();
+    assert_eq!((stream.n(), stream.n_features()), (37, 3));
+    assert_eq!(stream.classes(), loaded.classes());
+    for _pass in 0..2 {
+        stream.reset().unwrap();
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        while let Some(b) = stream.next_batch().unwrap() {
+            assert!(b.rows() <= 8);
+            x.extend(b.features);
+            y.extend(b.labels);
+        }
+        assert_eq!(x, loaded.features());
+        assert_eq!(y, loaded.labels());
+    }
+    // A bad cell anywhere in the file fails at open, naming its line.
+    std::fs::write(&path, text.replace("20,40.5", "20,oops")).unwrap();
+    let err = CsvStream::open(&path, &options, 8).unwrap_err();
+    assert!(
+        matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains("line"),
+        "{err}"
+    );
+    std::fs::write(&path, text.replace("30,60.5,70,", "30,60.5,")).unwrap();
+    let err = CsvStream::open(&path, &options, 8).unwrap_err();
+    assert!(err.to_string().contains("ragged"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

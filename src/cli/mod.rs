@@ -8,6 +8,7 @@ mod compare;
 mod eval;
 mod interrupt;
 mod predict;
+mod stream;
 mod train;
 
 use clap::{Parser, Subcommand};

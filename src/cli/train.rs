@@ -67,34 +67,40 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
-    run: RunArgs,
+    pub(super) run: RunArgs,
     /// Number of closed-form epochs (default 20; with --resume: the total to reach).
     #[arg(long)]
-    epochs: Option<usize>,
+    pub(super) epochs: Option<usize>,
     /// Save the model (model.bpk + model.json) and a checkpoint into this directory after
     /// every epoch.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(super) out: Option<PathBuf>,
     /// Continue the run checkpointed in this directory from its last completed epoch (the
     /// data and model options are taken from the checkpoint).
     #[arg(long, conflicts_with = "out")]
-    resume: Option<PathBuf>,
+    pub(super) resume: Option<PathBuf>,
     /// Write a JSON report here.
     #[arg(long)]
-    report: Option<PathBuf>,
+    pub(super) report: Option<PathBuf>,
     /// Draw train/test accuracy and the objectives per epoch into this SVG file.
     #[arg(long)]
-    plot: Option<PathBuf>,
+    pub(super) plot: Option<PathBuf>,
     /// Print only the summary.
     #[arg(long)]
-    quiet: bool,
+    pub(super) quiet: bool,
     /// Print the JSON report on stdout instead of the table (for scripts).
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Split the training rows into this many shards, each computed on its own thread on
     /// the device, their moments merged on the host (same weights up to rounding).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    shards: u16,
+    pub(super) shards: u16,
+    /// Stream the training data from disk in batches of this many rows instead of loading
+    /// it (CSV, TSV, an IDX images file or an MNIST directory: data larger than memory). Every
+    /// pass re-reads the file; the test set is `--test` or the MNIST directory's t10k files,
+    /// also streamed. Not with --standardize or --resume; `--out` saves the model only.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(super) stream_rows: Option<u32>,
 }
 
 /// The data of a run, prepared: split, standardised.
@@ -105,6 +111,9 @@ pub(super) struct Prepared {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if let Some(rows) = args.stream_rows {
+        return super::stream::run(&args, rows as usize);
+    }
     let resumed = match &args.resume {
         Some(dir) => Some(Checkpoint::load(dir)?),
         None => None,
@@ -128,13 +137,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let config = NgmnnConfig::new(train.d(), run.hidden.clone(), train.n_classes())
         .with_activation(run.activation)
         .with_seed(run.seed);
-    let trainer = ClosedFormConfig::new()
-        .with_epochs(epochs)
-        .with_gamma(run.gamma)
-        .with_preset(run.preset)
-        .with_targets(run.targets)
-        .with_precision(run.precision);
-    trainer.check()?;
+    let trainer = trainer_config(&run, epochs)?;
     let (model, mut history) = match (&resumed, &args.resume) {
         (Some(ckpt), Some(dir)) => {
             let (_, model) = SavedModel::load(dir, &device)?;
@@ -212,7 +215,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
-    let report = report(&run, &data, trainer, &history, final_f1);
+    let sizes = Sizes {
+        n_train: train.n(),
+        n_test: test.map_or(0, Dataset::n),
+        d: train.d(),
+        classes: train.n_classes(),
+    };
+    let report = report(&run, &sizes, trainer, &history, final_f1);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -246,6 +255,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         println!("model saved to {}", dir.display());
     }
     Ok(())
+}
+
+/// The closed-form trainer's configuration of a run.
+pub(super) fn trainer_config(run: &RunArgs, epochs: usize) -> anyhow::Result<ClosedFormConfig> {
+    let trainer = ClosedFormConfig::new()
+        .with_epochs(epochs)
+        .with_gamma(run.gamma)
+        .with_preset(run.preset)
+        .with_targets(run.targets)
+        .with_precision(run.precision);
+    trainer.check()?;
+    Ok(trainer)
 }
 
 /// Load the data and build the run's training/test parts (deterministic in `run`).
@@ -316,7 +337,7 @@ fn save(
     .save(dir)
 }
 
-fn row(r: &EpochRecord) -> String {
+pub(super) fn row(r: &EpochRecord) -> String {
     format!(
         "{:>5}  {:>9.4}  {:>9}  {:>14.6e}  {:>8.3}",
         r.epoch,
@@ -327,7 +348,7 @@ fn row(r: &EpochRecord) -> String {
     )
 }
 
-fn summary(history: &History, final_f1: Option<f64>) -> String {
+pub(super) fn summary(history: &History, final_f1: Option<f64>) -> String {
     let last = history.last().expect("at least one epoch");
     let best = history.best_valid();
     let epoch_seconds: f64 = history.epochs.iter().map(|r| r.seconds).sum();
@@ -347,9 +368,17 @@ fn summary(history: &History, final_f1: Option<f64>) -> String {
     )
 }
 
-fn report(
+/// The data's sizes, for the report.
+pub(super) struct Sizes {
+    pub(super) n_train: usize,
+    pub(super) n_test: usize,
+    pub(super) d: usize,
+    pub(super) classes: usize,
+}
+
+pub(super) fn report(
     run: &RunArgs,
-    data: &Prepared,
+    sizes: &Sizes,
     trainer: ClosedFormConfig,
     history: &History,
     f1: Option<f64>,
@@ -358,10 +387,10 @@ fn report(
     let best = history.best_valid();
     TrainReport {
         dataset: run.data.data.clone(),
-        n_train: data.train.n(),
-        n_test: data.test.as_ref().map_or(0, Dataset::n),
-        d: data.train.d(),
-        classes: data.train.n_classes(),
+        n_train: sizes.n_train,
+        n_test: sizes.n_test,
+        d: sizes.d,
+        classes: sizes.classes,
         hidden: run.hidden.clone(),
         backend: run.backend.backend.to_string(),
         seed: run.seed,
@@ -383,7 +412,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 
 /// An epoch progress bar with ETA on stderr; hidden when stderr is not a terminal or output
 /// is quiet.
-fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
+pub(super) fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }

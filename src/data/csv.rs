@@ -82,83 +82,147 @@ pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<Dataset> {
 /// a label column that does not exist.
 pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Dataset> {
     let err = |reason: String| NgmnnError::data(Some(name), reason);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .delimiter(options.delimiter)
-        .from_reader(bytes);
+    let mut reader = reader(bytes, options);
     let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
     for rec in reader.records() {
         let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // blank line
+        if is_blank(&rec) {
+            continue;
         }
-        rows.push((line, rec));
+        rows.push((line_of(&rec), rec));
     }
     let Some((_, first)) = rows.first() else {
         return Err(err("empty file".into()));
     };
-    let width = first.len();
-    if width < 2 {
-        return Err(err(format!(
-            "{width} column(s): need at least one feature and a label"
-        )));
-    }
-    if let Some((line, rec)) = rows.iter().find(|(_, r)| r.len() != width) {
-        return Err(err(format!(
-            "ragged rows: line {line} has {} fields, the first row has {width}",
-            rec.len()
-        )));
-    }
-    let resolve = |header: Option<&csv::StringRecord>| -> Result<usize> {
-        match &options.label {
-            LabelColumn::Last => Ok(width - 1),
-            LabelColumn::First => Ok(0),
-            LabelColumn::Index(i) if *i < width => Ok(*i),
-            LabelColumn::Index(i) => Err(err(format!(
-                "label column {i} does not exist ({width} columns)"
-            ))),
-            LabelColumn::Name(n) => header
-                .and_then(|h| h.iter().position(|c| c == n))
-                .ok_or_else(|| err(format!("no header column named {n:?}"))),
-        }
-    };
-    let has_header = match options.header {
-        Some(h) => h,
-        None => {
-            // A header if every feature cell of the first row is non-numeric (a label column
-            // chosen by name implies a header). A row mixing numbers and text is data, and its
-            // text cell is reported.
-            let label = resolve(Some(first)).unwrap_or(width - 1);
-            matches!(options.label, LabelColumn::Name(_))
-                || first
-                    .iter()
-                    .enumerate()
-                    .all(|(j, c)| j == label || c.parse::<f64>().is_err())
-        }
-    };
-    let label_col = resolve(has_header.then_some(first))?;
-    let data = if has_header { &rows[1..] } else { &rows[..] };
+    let layout = Layout::detect(first, options, name)?;
+    let data = if layout.header { &rows[1..] } else { &rows[..] };
     if data.is_empty() {
         return Err(err("a header row but no data rows".into()));
     }
-    let d = width - 1;
-    let mut x = Vec::with_capacity(data.len() * d);
+    let mut x = Vec::with_capacity(data.len() * (layout.width - 1));
     let mut labels = Vec::with_capacity(data.len());
     for (line, rec) in data {
+        labels.push(layout.parse_row(rec, *line, name, &mut x)?);
+    }
+    Dataset::from_labels(name, x, &labels, layout.width - 1)
+}
+
+/// A CSV reader with the crate's settings (no header handling, flexible widths, trimmed cells).
+pub(crate) fn reader<R: std::io::Read>(input: R, options: &CsvOptions) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(options.delimiter)
+        .from_reader(input)
+}
+
+/// A blank line.
+pub(crate) fn is_blank(rec: &csv::StringRecord) -> bool {
+    rec.len() == 1 && rec[0].is_empty()
+}
+
+/// The 1-based line of a record.
+pub(crate) fn line_of(rec: &csv::StringRecord) -> u64 {
+    rec.position().map_or(0, |p| p.line())
+}
+
+/// Where the labels are and whether the first row is a header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    /// Fields per row.
+    pub width: usize,
+    /// The label column.
+    pub label: usize,
+    /// Whether the first row is a header.
+    pub header: bool,
+}
+
+impl Layout {
+    /// From the first row and the options.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidData`] for fewer than two columns or a label column that does not
+    /// exist.
+    pub(crate) fn detect(
+        first: &csv::StringRecord,
+        options: &CsvOptions,
+        name: &str,
+    ) -> Result<Self> {
+        let err = |reason: String| NgmnnError::data(Some(name), reason);
+        let width = first.len();
+        if width < 2 {
+            return Err(err(format!(
+                "{width} column(s): need at least one feature and a label"
+            )));
+        }
+        let resolve = |header: Option<&csv::StringRecord>| -> Result<usize> {
+            match &options.label {
+                LabelColumn::Last => Ok(width - 1),
+                LabelColumn::First => Ok(0),
+                LabelColumn::Index(i) if *i < width => Ok(*i),
+                LabelColumn::Index(i) => Err(err(format!(
+                    "label column {i} does not exist ({width} columns)"
+                ))),
+                LabelColumn::Name(n) => header
+                    .and_then(|h| h.iter().position(|c| c == n))
+                    .ok_or_else(|| err(format!("no header column named {n:?}"))),
+            }
+        };
+        let header = match options.header {
+            Some(h) => h,
+            None => {
+                // A header if every feature cell of the first row is non-numeric (a label column
+                // chosen by name implies a header). A row mixing numbers and text is data, and
+                // its text cell is reported.
+                let label = resolve(Some(first)).unwrap_or(width - 1);
+                matches!(options.label, LabelColumn::Name(_))
+                    || first
+                        .iter()
+                        .enumerate()
+                        .all(|(j, c)| j == label || c.parse::<f64>().is_err())
+            }
+        };
+        Ok(Self {
+            width,
+            label: resolve(header.then_some(first))?,
+            header,
+        })
+    }
+
+    /// Append a data row's features to `x` and return its label (normalised: `"3.0"` is
+    /// `"3"`).
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidData`] for a ragged row, a non-numeric or non-finite feature, or an
+    /// empty label, naming the line and column.
+    pub(crate) fn parse_row(
+        &self,
+        rec: &csv::StringRecord,
+        line: u64,
+        name: &str,
+        x: &mut Vec<f32>,
+    ) -> Result<String> {
+        let err = |reason: String| NgmnnError::data(Some(name), reason);
+        if rec.len() != self.width {
+            return Err(err(format!(
+                "ragged rows: line {line} has {} fields, the first row has {}",
+                rec.len(),
+                self.width
+            )));
+        }
+        let mut label = String::new();
         for (j, cell) in rec.iter().enumerate() {
-            if j == label_col {
-                labels.push(normalize_label(cell));
+            if j == self.label {
+                label = normalize_label(cell);
                 continue;
             }
-            let v: f64 = cell
-                .parse()
-                .map_err(|_| err(format!(
+            let v: f64 = cell.parse().map_err(|_| {
+                err(format!(
                     "line {line}, column {}: {cell:?} is not a number (a header row? pass --header)",
                     j + 1
-                )))?;
+                ))
+            })?;
             if !v.is_finite() {
                 return Err(err(format!(
                     "line {line}, column {}: non-finite value {cell:?}",
@@ -167,11 +231,11 @@ pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Datas
             }
             x.push(v as f32);
         }
-        if labels.last().is_some_and(String::is_empty) {
+        if label.is_empty() {
             return Err(err(format!("line {line}: empty label")));
         }
+        Ok(label)
     }
-    Dataset::from_labels(name, x, &labels, d)
 }
 
 /// `"3.0"` and `"3"` are the same class.

@@ -174,6 +174,20 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
 /// # Errors
 /// [`NgmnnError::UnsupportedFormat`] if the train pair is missing; the errors of [`load_idx`].
 pub fn load_idx_dir(dir: &Path) -> Result<(Dataset, Option<Dataset>)> {
+    let (train, test) = mnist_paths(dir)?;
+    let train = load_idx(&train)?;
+    let test = match test {
+        Some(p) => Some(load_idx(&p)?),
+        None => None,
+    };
+    Ok((train, test))
+}
+
+/// The train images file of a directory of MNIST files and its t10k images file, if present.
+///
+/// # Errors
+/// [`NgmnnError::UnsupportedFormat`] if the train images are missing.
+pub(crate) fn mnist_paths(dir: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
     let find = |stem: &str| -> Option<PathBuf> {
         // Both spellings occur: `train-images-idx3-ubyte` (LeCun) and `train-images.idx3-ubyte`.
         let dotted = stem.replacen("-idx", ".idx", 1);
@@ -187,12 +201,7 @@ pub fn load_idx_dir(dir: &Path) -> Result<(Dataset, Option<Dataset>)> {
         path: dir.to_owned(),
         reason: "directory holds no train-images-idx3-ubyte[.gz]".into(),
     })?;
-    let train = load_idx(&train)?;
-    let test = match find("t10k-images-idx3-ubyte") {
-        Some(p) => Some(load_idx(&p)?),
-        None => None,
-    };
-    Ok((train, test))
+    Ok((train, find("t10k-images-idx3-ubyte")))
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! Choosing a loader: `builtin`, a directory of MNIST IDX files, or a file whose format comes
 //! from its extension (or is given explicitly).
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
 use flate2::read::GzDecoder;
 
+use super::idx::mnist_paths;
+use super::stream::{BatchSource, CsvStream, IdxStream};
 use super::{
     BUILTIN_NAME, CsvOptions, Dataset, digits, load_csv, load_idx, load_idx_dir, load_mat,
 };
@@ -139,6 +142,25 @@ pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Open `path` for streaming, decompressing it if it starts with the gzip magic.
+///
+/// # Errors
+/// [`NgmnnError::Io`] if it cannot be opened or read.
+pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read + Send>> {
+    let open = || File::open(path).map_err(|e| NgmnnError::io(path, e));
+    let mut magic = [0u8; 2];
+    let mut probe = open()?;
+    let got = probe
+        .read(&mut magic)
+        .map_err(|e| NgmnnError::io(path, e))?;
+    let file = BufReader::new(open()?);
+    Ok(if got == 2 && magic == [0x1f, 0x8b] {
+        Box::new(BufReader::new(GzDecoder::new(file)))
+    } else {
+        Box::new(file)
+    })
+}
+
 /// Decompress gzip bytes (`path` names them in errors).
 pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -150,4 +172,101 @@ pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
             reason: e.to_string(),
         })?;
     Ok(out)
+}
+
+/// A source opened for streaming ([`open_stream`]): the training batches, the class names (in
+/// class-index order) and, for a directory of MNIST files, the t10k part.
+pub struct StreamedData {
+    /// The training rows, read in passes.
+    pub data: Box<dyn BatchSource>,
+    /// Class names, in class-index order.
+    pub classes: Vec<String>,
+    /// The source's own test part (an MNIST directory's t10k files), if any.
+    pub test: Option<Box<dyn BatchSource>>,
+}
+
+impl std::fmt::Debug for StreamedData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamedData")
+            .field("data", &self.data.name())
+            .field("classes", &self.classes)
+            .field("test", &self.test.as_ref().map(|t| t.name()))
+            .finish()
+    }
+}
+
+/// Open `source` (a CSV/TSV file, an IDX images file or a directory of MNIST files) to be
+/// read in batches of `rows` rows on every pass, without loading it: the streaming
+/// counterpart of [`load`].
+///
+/// # Errors
+/// [`NgmnnError::UnsupportedFormat`] for `builtin` and `.mat` files (a MATLAB matrix is one
+/// piece); the errors of [`CsvStream::open`] and [`IdxStream::open`].
+pub fn open_stream(
+    source: &str,
+    format: Option<DataFormat>,
+    csv: &CsvOptions,
+    rows: usize,
+) -> Result<StreamedData> {
+    let path = Path::new(source);
+    if source == "builtin" {
+        return Err(NgmnnError::UnsupportedFormat {
+            path: path.to_owned(),
+            reason: "the built-in set is in memory already: train without streaming".into(),
+        });
+    }
+    let format = match format {
+        Some(f) => f,
+        None => DataFormat::detect(path)?,
+    };
+    let idx = |images: &Path| -> Result<(Box<dyn BatchSource>, usize)> {
+        let s = IdxStream::open(images, rows)?;
+        let c = s.n_classes();
+        Ok((Box::new(s), c))
+    };
+    let (data, classes, test): (
+        Box<dyn BatchSource>,
+        Vec<String>,
+        Option<Box<dyn BatchSource>>,
+    ) = match format {
+        DataFormat::Idx => {
+            let (train, test) = if path.is_dir() {
+                mnist_paths(path)?
+            } else {
+                (path.to_owned(), None)
+            };
+            let (data, c) = idx(&train)?;
+            let test = match test {
+                Some(t) => Some(idx(&t)?.0),
+                None => None,
+            };
+            (data, (0..c).map(|k| k.to_string()).collect(), test)
+        }
+        DataFormat::Csv | DataFormat::Tsv => {
+            let options = CsvOptions {
+                delimiter: if format == DataFormat::Tsv {
+                    b'\t'
+                } else {
+                    csv.delimiter
+                },
+                ..csv.clone()
+            };
+            let s = CsvStream::open(path, &options, rows)?;
+            let classes = s.classes().to_vec();
+            (Box::new(s), classes, None)
+        }
+        DataFormat::Mat => {
+            return Err(NgmnnError::UnsupportedFormat {
+                path: path.to_owned(),
+                reason: "a .mat file cannot be streamed (MATLAB v5 stores each matrix in one \
+                             piece): load it without streaming"
+                    .into(),
+            });
+        }
+    };
+    Ok(StreamedData {
+        data,
+        classes,
+        test,
+    })
 }

@@ -4,20 +4,22 @@
 //! A [`BatchSource`] yields the same rows in the same order on every pass; the trainer
 //! holds one batch at a time plus `O(n)` scalars (per-sample losses and weights). Sources here:
 //! [`DatasetBatches`] (an in-memory [`Dataset`] cut into batches: tests, and the reference for
-//! streamed results), [`SyntheticSource`] (a seeded generator of any size) and [`IdxStream`]
-//! (MNIST-style IDX images read from disk, optionally gzipped, on every pass).
+//! streamed results), [`SyntheticSource`] (a seeded generator of any size), [`IdxStream`]
+//! (MNIST-style IDX images) and [`CsvStream`] (CSV), both read from disk, optionally gzipped,
+//! on every pass.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Dataset;
+use super::csv::{CsvOptions, Layout, is_blank, line_of, reader};
+use super::dataset::sorted_classes;
 use super::idx::{decode_idx, element_width, labels_path_for, parse_idx, parse_idx_header};
-use super::load::read_maybe_gz;
+use super::load::{open_maybe_gz, read_maybe_gz};
 use crate::error::{NgmnnError, Result};
 
 /// A batch of rows: `labels.len()` samples of `features.len() / labels.len()` features
@@ -362,17 +364,7 @@ impl IdxStream {
     }
 
     fn open_reader(&self) -> Result<Box<dyn Read + Send>> {
-        let mut file =
-            BufReader::new(File::open(&self.images).map_err(|e| NgmnnError::io(&self.images, e))?);
-        let mut magic = [0u8; 2];
-        let got = read_up_to(&mut file, &mut magic).map_err(|e| NgmnnError::io(&self.images, e))?;
-        let file =
-            BufReader::new(File::open(&self.images).map_err(|e| NgmnnError::io(&self.images, e))?);
-        Ok(if got == 2 && magic == [0x1f, 0x8b] {
-            Box::new(BufReader::new(GzDecoder::new(file)))
-        } else {
-            Box::new(file)
-        })
+        open_maybe_gz(&self.images)
     }
 }
 
@@ -443,5 +435,160 @@ impl BatchSource for IdxStream {
         let labels = self.labels[self.next..self.next + rows].to_vec();
         self.next += rows;
         Ok(Some(Batch { features, labels }))
+    }
+}
+
+/// A CSV file (same options and checks as [`super::load_csv`]) read from disk on every pass.
+///
+/// Opening it reads it once: the layout, the number of rows and the class names (sorted as
+/// [`Dataset::from_labels`] sorts them), and every row is checked, so a malformed file fails at
+/// [`CsvStream::open`] with the line named, not in the middle of a fit.
+pub struct CsvStream {
+    path: PathBuf,
+    name: String,
+    options: CsvOptions,
+    layout: Layout,
+    classes: Vec<String>,
+    index: HashMap<String, usize>,
+    n: usize,
+    rows: usize,
+    reader: Option<csv::Reader<Box<dyn Read + Send>>>,
+    /// The header row of this pass is still ahead.
+    header_ahead: bool,
+}
+
+impl std::fmt::Debug for CsvStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvStream")
+            .field("path", &self.path)
+            .field("n", &self.n)
+            .field("d", &(self.layout.width - 1))
+            .field("classes", &self.classes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvStream {
+    /// Open and check `path`, to be served `rows` rows at a time.
+    ///
+    /// # Errors
+    /// [`NgmnnError::Io`] if unreadable; [`NgmnnError::InvalidData`] as [`super::parse_csv`].
+    pub fn open(path: &Path, options: &CsvOptions, rows: usize) -> Result<Self> {
+        let name = path
+            .file_name()
+            .map_or_else(|| "csv".into(), |s| s.to_string_lossy().into_owned());
+        let err = |reason: String| NgmnnError::data(Some(&name), reason);
+        let mut records = reader(open_maybe_gz(path)?, options).into_records();
+        let mut layout: Option<Layout> = None;
+        let (mut n, mut names, mut scratch) = (0usize, BTreeSet::new(), Vec::new());
+        for rec in &mut records {
+            let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
+            if is_blank(&rec) {
+                continue;
+            }
+            let l = match layout {
+                Some(l) => l,
+                None => {
+                    let l = Layout::detect(&rec, options, &name)?;
+                    layout = Some(l);
+                    if l.header {
+                        continue;
+                    }
+                    l
+                }
+            };
+            scratch.clear();
+            names.insert(l.parse_row(&rec, line_of(&rec), &name, &mut scratch)?);
+            n += 1;
+        }
+        let layout = layout.ok_or_else(|| err("empty file".into()))?;
+        if n == 0 {
+            return Err(err("a header row but no data rows".into()));
+        }
+        let classes = sorted_classes(names.iter().map(String::as_str));
+        let index = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
+        Ok(Self {
+            path: path.to_owned(),
+            name,
+            options: options.clone(),
+            layout,
+            classes,
+            index,
+            n,
+            rows: rows.max(1),
+            reader: None,
+            header_ahead: false,
+        })
+    }
+
+    /// Data rows in the file.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The class names, in class-index order.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+}
+
+impl BatchSource for CsvStream {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn n_features(&self) -> usize {
+        self.layout.width - 1
+    }
+
+    fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.reader = Some(reader(open_maybe_gz(&self.path)?, &self.options));
+        self.header_ahead = self.layout.header;
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        if self.reader.is_none() {
+            self.reset()?;
+        }
+        let reader = self.reader.as_mut().expect("opened above");
+        let mut features = Vec::with_capacity(self.rows * (self.layout.width - 1));
+        let mut labels = Vec::with_capacity(self.rows);
+        let mut record = csv::StringRecord::new();
+        while labels.len() < self.rows {
+            let more = reader
+                .read_record(&mut record)
+                .map_err(|e| NgmnnError::data(Some(&self.name), format!("malformed CSV: {e}")))?;
+            if !more {
+                break;
+            }
+            if is_blank(&record) {
+                continue;
+            }
+            if self.header_ahead {
+                self.header_ahead = false;
+                continue;
+            }
+            let line = line_of(&record);
+            let label = self
+                .layout
+                .parse_row(&record, line, &self.name, &mut features)?;
+            let class = self.index.get(&label).copied().ok_or_else(|| {
+                NgmnnError::data(
+                    Some(&self.name),
+                    format!("line {line}: label {label:?} was not in the file when it was opened"),
+                )
+            })?;
+            labels.push(class);
+        }
+        Ok((!labels.is_empty()).then_some(Batch { features, labels }))
     }
 }

@@ -579,6 +579,19 @@ impl ClosedFormFit {
         self.epoch
     }
 
+    /// Training samples, and validation samples (for streamed validation data: as read by the
+    /// last pass over it; `None` before one or without validation data).
+    pub fn sample_counts(&self) -> (usize, Option<usize>) {
+        let classes = self.counts.len();
+        let valid = self
+            .valid
+            .as_ref()
+            .and_then(|v| v.counts(classes).ok())
+            .map(|c| c.iter().sum::<usize>())
+            .filter(|&n| n > 0);
+        (self.counts.iter().sum(), valid)
+    }
+
     /// Passes over the training rows so far (setup included).
     pub fn passes(&self) -> usize {
         self.passes

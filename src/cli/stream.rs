@@ -1,0 +1,143 @@
+//! `ngmnn train --stream-rows N`: the closed-form fit reading its data from disk in passes
+//! (CSV, TSV, IDX), never holding it in memory.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use ngmnn::data::open_stream;
+use ngmnn::model::{NgmnnConfig, SavedModel};
+use ngmnn::plot::plot_history;
+use ngmnn::report::write_json;
+use ngmnn::train::{ClosedFormFit, History};
+
+use super::interrupt;
+use super::train::{Sizes, TrainArgs, progress, report, row, summary, trainer_config};
+
+/// Default number of epochs.
+const DEFAULT_EPOCHS: usize = 20;
+
+pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
+    let run = &args.run;
+    if args.resume.is_some() {
+        bail!("--stream-rows cannot be combined with --resume");
+    }
+    if run.standardize {
+        bail!(
+            "--standardize needs the data in memory; standardise the file beforehand or train \
+             without --stream-rows"
+        );
+    }
+    let chatty = !(args.quiet || args.json);
+    let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
+    let device = run.backend.device()?;
+    let csv = run.data.csv_options();
+    let opened = open_stream(&run.data.data, run.data.format, &csv, rows)
+        .with_context(|| format!("opening {} for streaming", run.data.data))?;
+    let test = match &run.test {
+        Some(path) => {
+            let t = open_stream(path, run.data.format, &csv, rows)
+                .with_context(|| format!("opening {path} for streaming"))?;
+            if t.classes.len() > opened.classes.len()
+                || t.classes.iter().zip(&opened.classes).any(|(a, b)| a != b)
+            {
+                bail!(
+                    "the test file's classes {:?} do not match the training file's {:?} \
+                     (streamed files must have the same classes)",
+                    t.classes,
+                    opened.classes
+                );
+            }
+            Some(t.data)
+        }
+        None => opened.test,
+    };
+    let (name, d, classes) = (opened.data.name(), opened.data.n_features(), opened.classes);
+    let config = NgmnnConfig::new(d, run.hidden.clone(), classes.len())
+        .with_activation(run.activation)
+        .with_seed(run.seed);
+    let trainer = trainer_config(run, epochs)?;
+    let mut model = config.init(&device)?;
+    let has_test = test.is_some();
+    if chatty {
+        println!(
+            "ngmnn train (streamed, {rows} rows per batch): {name} | d = {d} | {} classes | \
+             hidden {:?} | {} | {} | {} | {}",
+            classes.len(),
+            run.hidden,
+            run.backend.backend,
+            run.precision,
+            run.preset,
+            run.targets,
+        );
+    }
+
+    interrupt::install()?;
+    let start = Instant::now();
+    let mut fit = ClosedFormFit::streamed(trainer.clone(), &model, opened.data, test)?;
+    let mut history = History {
+        setup_seconds: start.elapsed().as_secs_f64(),
+        epochs: Vec::with_capacity(epochs),
+    };
+    let bar = progress(chatty, 0, epochs);
+    if chatty {
+        bar.suspend(|| {
+            println!(
+                "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
+                "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
+            )
+        });
+    }
+    let mut interrupted = false;
+    while history.epochs.len() < epochs {
+        if interrupt::requested() {
+            interrupted = true;
+            break;
+        }
+        let record = fit.epoch()?;
+        if chatty {
+            bar.suspend(|| println!("{}", row(&record)));
+        }
+        bar.inc(1);
+        history.epochs.push(record);
+        model = fit.write_into(model)?;
+        if let Some(dir) = &args.out {
+            SavedModel::new(config.clone(), classes.clone())
+                .save(&model, dir)
+                .with_context(|| format!("saving the model to {}", dir.display()))?;
+        }
+    }
+    bar.finish_and_clear();
+    if history.epochs.is_empty() {
+        bail!("interrupted before the first epoch finished");
+    }
+    let (n_train, n_test) = fit.sample_counts();
+    let sizes = Sizes {
+        n_train,
+        n_test: if has_test { n_test.unwrap_or(0) } else { 0 },
+        d,
+        classes: classes.len(),
+    };
+    let report = report(run, &sizes, trainer, &history, None);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", summary(&history, None));
+    }
+    if let Some(path) = &args.report {
+        write_json(&report, path).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        plot_history(&history, &format!("ngmnn: {name}"), path)?;
+    }
+    if interrupted {
+        eprintln!(
+            "interrupted after epoch {} of {epochs}",
+            history.epochs.len()
+        );
+        std::process::exit(interrupt::INTERRUPTED_EXIT);
+    }
+    if let (Some(dir), true) = (&args.out, chatty) {
+        println!("model saved to {}", dir.display());
+    }
+    Ok(())
+}

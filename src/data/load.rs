@@ -224,11 +224,7 @@ pub fn open_stream(
         let c = s.n_classes();
         Ok((Box::new(s), c))
     };
-    let (data, classes, test): (
-        Box<dyn BatchSource>,
-        Vec<String>,
-        Option<Box<dyn BatchSource>>,
-    ) = match format {
+    match format {
         DataFormat::Idx => {
             let (train, test) = if path.is_dir() {
                 mnist_paths(path)?
@@ -240,7 +236,11 @@ pub fn open_stream(
                 Some(t) => Some(idx(&t)?.0),
                 None => None,
             };
-            (data, (0..c).map(|k| k.to_string()).collect(), test)
+            Ok(StreamedData {
+                data,
+                classes: (0..c).map(|k| k.to_string()).collect(),
+                test,
+            })
         }
         DataFormat::Csv | DataFormat::Tsv => {
             let options = CsvOptions {
@@ -252,21 +252,17 @@ pub fn open_stream(
                 ..csv.clone()
             };
             let s = CsvStream::open(path, &options, rows)?;
-            let classes = s.classes().to_vec();
-            (Box::new(s), classes, None)
+            Ok(StreamedData {
+                classes: s.classes().to_vec(),
+                data: Box::new(s),
+                test: None,
+            })
         }
-        DataFormat::Mat => {
-            return Err(NgmnnError::UnsupportedFormat {
-                path: path.to_owned(),
-                reason: "a .mat file cannot be streamed (MATLAB v5 stores each matrix in one \
-                             piece): load it without streaming"
-                    .into(),
-            });
-        }
-    };
-    Ok(StreamedData {
-        data,
-        classes,
-        test,
-    })
+        DataFormat::Mat => Err(NgmnnError::UnsupportedFormat {
+            path: path.to_owned(),
+            reason: "a .mat file cannot be streamed (MATLAB v5 stores each matrix in one piece): \
+                     load it without streaming"
+                .into(),
+        }),
+    }
 }

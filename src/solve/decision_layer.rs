@@ -167,6 +167,9 @@ pub(crate) fn zero_weights() -> NgmnnError {
     }
 }
 
+/// An accepted round: its adaptive weights, `S`, `W` and `b` (host, f64).
+type Round = (AdaptiveWeights, Mat<f64>, Mat<f64>, Vec<f64>);
+
 /// `sum_i alpha_i ||W^T h_i + b - zt_i||^2` from the moments, for the optimal `b` (module docs).
 fn weighted_loss(m: &Moments, w: &Mat<f64>) -> f64 {
     let hh_w = m.hh() * w;
@@ -236,7 +239,8 @@ pub fn decision_layer_passes(
     let mut params = init.clone();
     let mut first_losses = first_losses;
     let mut objectives = Vec::with_capacity(opts.max_iterations);
-    let mut last: Option<(AdaptiveWeights, Mat<f64>, Mat<f64>, Vec<f64>)> = None;
+    // The last accepted round: its weights, S, W and b (host).
+    let mut last: Option<Round> = None;
     for _ in 0..opts.max_iterations {
         let bias = if opts.fresh_bias {
             params.b.clone()

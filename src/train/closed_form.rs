@@ -189,6 +189,18 @@ pub struct ClosedFormFit {
     epoch: usize,
 }
 
+/// A forward pass's partial result: correct predictions, per-layer moments, the losses.
+type Partial = (f64, Vec<Option<Moments>>, Vec<Tensor<1>>);
+
+/// Merge two optional partial moments (in row order).
+fn merge_moments(a: Option<Moments>, b: Option<Moments>) -> Option<Moments> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.merge(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
 /// What a forward pass gathers.
 struct Forwarded {
     correct: f64,
@@ -395,10 +407,9 @@ impl ClosedFormFit {
         let top = self.params.len() - 1;
         let first = usize::from(!with_input);
         let decision = &self.params[top];
-        let kernel = |batch: &BatchView<'_>,
-                      acts: &Activations|
-         -> Result<(f64, Vec<Option<Moments>>, Tensor<1>)> {
-            let device = batch.x.device();
+        let device = self.device.clone();
+        let kernel = |batch: &BatchView<'_>, acts: &Activations| -> Result<Partial> {
+            let local = batch.x.device();
             let correct = count_correct(acts.logits.clone(), batch.labels)?;
             let moments = (first..top)
                 .map(|l| Moments::of_batch(&acts.inputs[l], batch.y, None))
@@ -406,30 +417,29 @@ impl ClosedFormFit {
             let losses = batch_losses(
                 &acts.inputs[top],
                 batch.y,
-                &decision.w.clone().to_device(&device),
-                &decision.b.clone().to_device(&device),
+                &decision.w.clone().to_device(&local),
+                &decision.b.clone().to_device(&local),
             );
-            Ok((correct, moments, losses))
+            Ok((correct, moments, vec![losses.to_device(&device)]))
         };
-        let parts = self
+        let merge = |a: Partial, b: Partial| -> Partial {
+            let moments =
+                a.1.into_iter()
+                    .zip(b.1)
+                    .map(|(x, y)| merge_moments(x, y))
+                    .collect();
+            let mut losses = a.2;
+            losses.extend(b.2);
+            (a.0 + b.0, moments, losses)
+        };
+        let (correct, moments, losses) = self
             .rows
-            .forward_pass(&self.params, self.activation, &kernel)?;
+            .forward_pass(&self.params, self.activation, &kernel, &merge)?
+            .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
         self.passes += 1;
-        let mut correct = 0.0;
-        let mut per_layer: Vec<Vec<Option<Moments>>> = (first..top).map(|_| Vec::new()).collect();
-        let mut losses = Vec::with_capacity(parts.len());
-        for (c, m, l) in parts {
-            correct += c;
-            for (acc, part) in per_layer.iter_mut().zip(m) {
-                acc.push(part);
-            }
-            losses.push(l.to_device(&self.device));
-        }
-        let moments = per_layer
+        let moments = moments
             .into_iter()
-            .map(|parts| {
-                Moments::merge_all(parts).ok_or_else(|| NgmnnError::data(None, "no training rows"))
-            })
+            .map(|m| m.ok_or_else(|| NgmnnError::data(None, "no training rows")))
             .collect::<Result<Vec<_>>>()?;
         Ok(Forwarded {
             correct,
@@ -514,10 +524,10 @@ impl ClosedFormFit {
                         batch.labels.dims()[0],
                     ))
                 };
-                let parts = rows.forward_pass(&self.params, self.activation, &kernel)?;
-                let (correct, total) = parts
-                    .iter()
-                    .fold((0.0, 0usize), |(c, t), &(pc, pt)| (c + pc, t + pt));
+                let add = |a: (f64, usize), b: (f64, usize)| (a.0 + b.0, a.1 + b.1);
+                let (correct, total) = rows
+                    .forward_pass(&self.params, self.activation, &kernel, &add)?
+                    .unwrap_or((0.0, 0));
                 Some(correct / total.max(1) as f64)
             }
             None => None,
@@ -630,19 +640,23 @@ impl DecisionInput for TopInput<'_> {
     fn losses(&mut self, w: &Tensor<2>, bias: &Tensor<1>) -> Result<Tensor<1>> {
         let kernel = |batch: &BatchView<'_>, h: &Tensor<2>| {
             let device = h.device();
-            Ok(batch_losses(
+            let losses = batch_losses(
                 h,
                 batch.y,
                 &w.clone().to_device(&device),
                 &bias.clone().to_device(&device),
-            ))
+            );
+            Ok(vec![losses.to_device(&self.device)])
         };
-        let parts = self.rows.top_pass(self.hidden, self.activation, &kernel)?;
+        let concat = |mut a: Vec<Tensor<1>>, b: Vec<Tensor<1>>| {
+            a.extend(b);
+            a
+        };
+        let parts = self
+            .rows
+            .top_pass(self.hidden, self.activation, &kernel, &concat)?
+            .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
         *self.passes += 1;
-        let parts = parts
-            .into_iter()
-            .map(|l| l.to_device(&self.device))
-            .collect();
         Ok(Tensor::cat(parts, 0))
     }
 
@@ -662,9 +676,11 @@ impl DecisionInput for TopInput<'_> {
                 &alpha,
             )
         };
-        let parts = self.rows.top_pass(self.hidden, self.activation, &kernel)?;
+        let merged = self
+            .rows
+            .top_pass(self.hidden, self.activation, &kernel, &merge_moments)?;
         *self.passes += 1;
-        Moments::merge_all(parts).ok_or_else(zero_weights)
+        merged.flatten().ok_or_else(zero_weights)
     }
 }
 

@@ -146,17 +146,37 @@ fn forward_hidden(x: Tensor<2>, hidden: &[LayerParams], activation: Activation) 
     })
 }
 
-/// Run `f` on every chunk, the shards on one thread each when there are several; results in
-/// row order.
+/// How a pass combines the kernels' results: an order-preserving, associative merge
+/// (partial results are merged as they arrive, so a pass holds one accumulator per shard, not
+/// one result per chunk).
+pub(crate) type Merge<'a, R> = &'a (dyn Fn(R, R) -> R + Sync);
+
+/// Fold `next` into `acc` with `merge`.
+fn fold_into<R>(acc: &mut Option<R>, next: R, merge: Merge<'_, R>) {
+    *acc = Some(match acc.take() {
+        Some(a) => merge(a, next),
+        None => next,
+    });
+}
+
+/// Run `f` on every chunk, the shards on one thread each when there are several, merging the
+/// results in row order; `None` without rows.
 fn per_chunk<R: Send>(
     shards: &mut [Shard],
     f: &(dyn Fn(&mut Chunk) -> Result<R> + Sync),
-) -> Result<Vec<R>> {
-    let run = |shard: &mut Shard| -> Result<Vec<R>> { shard.chunks.iter_mut().map(f).collect() };
+    merge: Merge<'_, R>,
+) -> Result<Option<R>> {
+    let run = |shard: &mut Shard| -> Result<Option<R>> {
+        let mut acc = None;
+        for chunk in &mut shard.chunks {
+            fold_into(&mut acc, f(chunk)?, merge);
+        }
+        Ok(acc)
+    };
     if let [one] = shards {
         return run(one);
     }
-    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Option<R>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = shards
             .iter_mut()
             .map(|s| scope.spawn(move || run(s)))
@@ -173,11 +193,13 @@ fn per_chunk<R: Send>(
             })
             .collect()
     });
-    let mut out = Vec::new();
+    let mut acc = None;
     for part in parts {
-        out.extend(part?);
+        if let Some(r) = part? {
+            fold_into(&mut acc, r, merge);
+        }
     }
-    Ok(out)
+    Ok(acc)
 }
 
 impl Rows {
@@ -228,21 +250,29 @@ impl Rows {
         params: &[LayerParams],
         activation: Activation,
         kernel: &(dyn Fn(&BatchView<'_>, &Activations) -> Result<R> + Sync),
-    ) -> Result<Vec<R>> {
+        merge: Merge<'_, R>,
+    ) -> Result<Option<R>> {
         match self {
             Rows::Resident { shards, cache_top } => {
                 let cache = *cache_top;
-                per_chunk(shards, &|chunk: &mut Chunk| {
-                    let local = on_device(params, &chunk.x.device());
-                    let acts = forward_layers(chunk.x.clone(), &local, activation);
-                    let out = kernel(&chunk.view(), &acts)?;
-                    chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
-                    Ok(out)
-                })
+                per_chunk(
+                    shards,
+                    &|chunk: &mut Chunk| {
+                        let local = on_device(params, &chunk.x.device());
+                        let acts = forward_layers(chunk.x.clone(), &local, activation);
+                        let out = kernel(&chunk.view(), &acts)?;
+                        chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
+                        Ok(out)
+                    },
+                    merge,
+                )
             }
             Rows::Streamed(s) => {
                 let local = on_device(params, &s.device);
-                s.pass(&|view| kernel(view, &forward_layers(view.x.clone(), &local, activation)))
+                s.pass(
+                    &|view| kernel(view, &forward_layers(view.x.clone(), &local, activation)),
+                    merge,
+                )
             }
         }
     }
@@ -254,22 +284,30 @@ impl Rows {
         hidden: &[LayerParams],
         activation: Activation,
         kernel: &(dyn Fn(&BatchView<'_>, &Tensor<2>) -> Result<R> + Sync),
-    ) -> Result<Vec<R>> {
+        merge: Merge<'_, R>,
+    ) -> Result<Option<R>> {
         match self {
-            Rows::Resident { shards, .. } => per_chunk(shards, &|chunk: &mut Chunk| {
-                let top = match &chunk.top {
-                    Some(top) => top.clone(),
-                    None => forward_hidden(
-                        chunk.x.clone(),
-                        &on_device(hidden, &chunk.x.device()),
-                        activation,
-                    ),
-                };
-                kernel(&chunk.view(), &top)
-            }),
+            Rows::Resident { shards, .. } => per_chunk(
+                shards,
+                &|chunk: &mut Chunk| {
+                    let top = match &chunk.top {
+                        Some(top) => top.clone(),
+                        None => forward_hidden(
+                            chunk.x.clone(),
+                            &on_device(hidden, &chunk.x.device()),
+                            activation,
+                        ),
+                    };
+                    kernel(&chunk.view(), &top)
+                },
+                merge,
+            ),
             Rows::Streamed(s) => {
                 let local = on_device(hidden, &s.device);
-                s.pass(&|view| kernel(view, &forward_hidden(view.x.clone(), &local, activation)))
+                s.pass(
+                    &|view| kernel(view, &forward_hidden(view.x.clone(), &local, activation)),
+                    merge,
+                )
             }
         }
     }
@@ -280,7 +318,8 @@ impl Streamed {
     fn pass<R: Send>(
         &mut self,
         kernel: &(dyn Fn(&BatchView<'_>) -> Result<R> + Sync),
-    ) -> Result<Vec<R>> {
+        merge: Merge<'_, R>,
+    ) -> Result<Option<R>> {
         let (d, classes, name) = (
             self.source.n_features(),
             self.source.n_classes(),
@@ -289,7 +328,7 @@ impl Streamed {
         let (device, dtype, chunk_rows) = (self.device.clone(), self.dtype, self.chunk_rows);
         let source = &mut self.source;
         let mut counts = vec![0usize; classes];
-        let mut results = Vec::new();
+        let mut results: Option<R> = None;
         let mut offset = 0usize;
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = sync_channel::<Result<Batch>>(1);
@@ -346,12 +385,13 @@ impl Streamed {
                             labels.clone().slice(r.clone()),
                         )
                     };
-                    results.push(kernel(&BatchView {
+                    let part = kernel(&BatchView {
                         offset: offset + r.start,
                         x: &x,
                         y: &y,
                         labels: &labels,
-                    })?);
+                    })?;
+                    fold_into(&mut results, part, merge);
                 }
                 offset += rows;
             }

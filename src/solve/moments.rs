@@ -126,8 +126,9 @@ impl Moments {
                 let w = w.clone().unsqueeze_dim::<2>(1); // [b, 1]
                 let total = w.clone().sum_dim(0); // [1, 1]
                 // A batch whose weights are all 0 contributes nothing; keep the division finite.
-                let mean =
-                    (v.clone() * w.clone()).sum_dim(0) / total.clone().clamp_min(f64::MIN_POSITIVE);
+                // The weighted sums as a product ([1, b] x [b, m]): no b x m temporary.
+                let mean = w.clone().transpose().matmul(v.clone())
+                    / total.clone().clamp_min(f64::MIN_POSITIVE);
                 let vc = v - mean.clone();
                 let product = (vc.clone() * w).transpose().matmul(vc);
                 (total.expand([1, m]), mean, product)

@@ -6,15 +6,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use ngmnn::data::open_stream;
 use ngmnn::model::{NgmnnConfig, SavedModel};
-use ngmnn::plot::plot_history;
-use ngmnn::report::write_json;
 use ngmnn::train::{ClosedFormFit, History};
 
 use super::interrupt;
-use super::train::{Sizes, TrainArgs, progress, report, row, summary, trainer_config};
-
-/// Default number of epochs.
-const DEFAULT_EPOCHS: usize = 20;
+use super::train::{DEFAULT_EPOCHS, Sizes, TrainArgs, output, report, run_epochs, trainer_config};
 
 pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     let run = &args.run;
@@ -56,8 +51,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         .with_activation(run.activation)
         .with_seed(run.seed);
     let trainer = trainer_config(run, epochs)?;
-    let mut model = config.init(&device)?;
-    let has_test = test.is_some();
+    let model = config.init(&device)?;
     if chatty {
         println!(
             "ngmnn train (streamed, {rows} rows per batch): {name} | d = {d} | {} classes | \
@@ -78,57 +72,31 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         setup_seconds: start.elapsed().as_secs_f64(),
         epochs: Vec::with_capacity(epochs),
     };
-    let bar = progress(chatty, 0, epochs);
-    if chatty {
-        bar.suspend(|| {
-            println!(
-                "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
-                "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
-            )
-        });
-    }
-    let mut interrupted = false;
-    while history.epochs.len() < epochs {
-        if interrupt::requested() {
-            interrupted = true;
-            break;
-        }
-        let record = fit.epoch()?;
-        if chatty {
-            bar.suspend(|| println!("{}", row(&record)));
-        }
-        bar.inc(1);
-        history.epochs.push(record);
-        model = fit.write_into(model)?;
-        if let Some(dir) = &args.out {
-            SavedModel::new(config.clone(), classes.clone())
-                .save(&model, dir)
-                .with_context(|| format!("saving the model to {}", dir.display()))?;
-        }
-    }
-    bar.finish_and_clear();
+    let (_, interrupted) = run_epochs(
+        &mut fit,
+        model,
+        &mut history,
+        epochs,
+        chatty,
+        |model, _| match &args.out {
+            Some(dir) => SavedModel::new(config.clone(), classes.clone())
+                .save(model, dir)
+                .with_context(|| format!("saving the model to {}", dir.display())),
+            None => Ok(()),
+        },
+    )?;
     if history.epochs.is_empty() {
         bail!("interrupted before the first epoch finished");
     }
     let (n_train, n_test) = fit.sample_counts();
     let sizes = Sizes {
         n_train,
-        n_test: if has_test { n_test.unwrap_or(0) } else { 0 },
+        n_test: n_test.unwrap_or(0),
         d,
         classes: classes.len(),
     };
     let report = report(run, &sizes, trainer, &history, None);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{}", summary(&history, None));
-    }
-    if let Some(path) = &args.report {
-        write_json(&report, path).with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.plot {
-        plot_history(&history, &format!("ngmnn: {name}"), path)?;
-    }
+    output(args, &report, &history, None, &name)?;
     if interrupted {
         eprintln!(
             "interrupted after epoch {} of {epochs}",

@@ -22,7 +22,7 @@ use super::common::{BackendArgs, DataArgs, predict};
 use super::interrupt;
 
 /// Default number of epochs.
-const DEFAULT_EPOCHS: usize = 20;
+pub(super) const DEFAULT_EPOCHS: usize = 20;
 
 /// What defines a training run (saved in checkpoints so `--resume` rebuilds the same run).
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -176,36 +176,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut fit = ClosedFormFit::new_sharded(trainer.clone(), &model, train, test, &devices)?
         .with_epochs_done(done);
     history.setup_seconds += start.elapsed().as_secs_f64();
-    let bar = progress(chatty, done, epochs);
-    if chatty {
-        bar.suspend(|| {
-            println!(
-                "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
-                "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
-            )
-        });
-    }
-    let mut model = model;
-    let mut interrupted = false;
-    while history.epochs.len() < epochs {
-        if interrupt::requested() {
-            interrupted = true;
-            break;
-        }
-        let record = fit.epoch()?;
-        if chatty {
-            bar.suspend(|| println!("{}", row(&record)));
-        }
-        bar.inc(1);
-        history.epochs.push(record);
-        model = fit.write_into(model)?;
-        if let Some(dir) = &out {
-            save(
-                dir, &run, &config, &data, &trainer, &model, &history, epochs,
-            )?;
-        }
-    }
-    bar.finish_and_clear();
+    let (model, interrupted) = run_epochs(
+        &mut fit,
+        model,
+        &mut history,
+        epochs,
+        chatty,
+        |model, history| match &out {
+            Some(dir) => save(dir, &run, &config, &data, &trainer, model, history, epochs),
+            None => Ok(()),
+        },
+    )?;
 
     let final_f1 = match test {
         Some(t) => Some(macro_f1(
@@ -222,23 +203,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         classes: train.n_classes(),
     };
     let report = report(&run, &sizes, trainer, &history, final_f1);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{}", summary(&history, final_f1));
-    }
-    if let Some(path) = &args.report {
-        write_json(&report, path).with_context(|| format!("writing {}", path.display()))?;
-        if chatty {
-            println!("report written to {}", path.display());
-        }
-    }
-    if let Some(path) = &args.plot {
-        plot_history(&history, &format!("ngmnn: {}", train.name()), path)?;
-        if chatty {
-            println!("plot written to {}", path.display());
-        }
-    }
+    output(&args, &report, &history, final_f1, train.name())?;
     if interrupted {
         let k = history.epochs.len();
         match &out {
@@ -253,6 +218,74 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     if let (Some(dir), true) = (&out, chatty) {
         println!("model saved to {}", dir.display());
+    }
+    Ok(())
+}
+
+/// Run epochs until `epochs` are in `history` or Ctrl-C: a table row per epoch, the fit's
+/// parameters written into the model after each, then `after_epoch` (saving). Returns the model
+/// and whether the run was interrupted.
+pub(super) fn run_epochs(
+    fit: &mut ClosedFormFit,
+    mut model: Ngmnn,
+    history: &mut History,
+    epochs: usize,
+    chatty: bool,
+    mut after_epoch: impl FnMut(&Ngmnn, &History) -> anyhow::Result<()>,
+) -> anyhow::Result<(Ngmnn, bool)> {
+    let bar = progress(chatty, history.epochs.len(), epochs);
+    if chatty {
+        bar.suspend(|| {
+            println!(
+                "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
+                "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
+            )
+        });
+    }
+    let mut interrupted = false;
+    while history.epochs.len() < epochs {
+        if interrupt::requested() {
+            interrupted = true;
+            break;
+        }
+        let record = fit.epoch()?;
+        if chatty {
+            bar.suspend(|| println!("{}", row(&record)));
+        }
+        bar.inc(1);
+        history.epochs.push(record);
+        model = fit.write_into(model)?;
+        after_epoch(&model, history)?;
+    }
+    bar.finish_and_clear();
+    Ok((model, interrupted))
+}
+
+/// Print the summary (or the JSON report with `--json`), write `--report` and `--plot`.
+pub(super) fn output(
+    args: &TrainArgs,
+    report: &TrainReport,
+    history: &History,
+    final_f1: Option<f64>,
+    name: &str,
+) -> anyhow::Result<()> {
+    let chatty = !(args.quiet || args.json);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{}", summary(history, final_f1));
+    }
+    if let Some(path) = &args.report {
+        write_json(report, path).with_context(|| format!("writing {}", path.display()))?;
+        if chatty {
+            println!("report written to {}", path.display());
+        }
+    }
+    if let Some(path) = &args.plot {
+        plot_history(history, &format!("ngmnn: {name}"), path)?;
+        if chatty {
+            println!("plot written to {}", path.display());
+        }
     }
     Ok(())
 }
@@ -337,7 +370,7 @@ fn save(
     .save(dir)
 }
 
-pub(super) fn row(r: &EpochRecord) -> String {
+fn row(r: &EpochRecord) -> String {
     format!(
         "{:>5}  {:>9.4}  {:>9}  {:>14.6e}  {:>8.3}",
         r.epoch,
@@ -348,7 +381,7 @@ pub(super) fn row(r: &EpochRecord) -> String {
     )
 }
 
-pub(super) fn summary(history: &History, final_f1: Option<f64>) -> String {
+fn summary(history: &History, final_f1: Option<f64>) -> String {
     let last = history.last().expect("at least one epoch");
     let best = history.best_valid();
     let epoch_seconds: f64 = history.epochs.iter().map(|r| r.seconds).sum();
@@ -412,7 +445,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 
 /// An epoch progress bar with ETA on stderr; hidden when stderr is not a terminal or output
 /// is quiet.
-pub(super) fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
+fn progress(show: bool, done: usize, total: usize) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }

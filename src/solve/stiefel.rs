@@ -31,8 +31,9 @@
 use burn::tensor::{DType, Device, Tensor};
 use faer::Mat;
 
+use super::decision_layer::zero_weights;
 use super::moments::Moments;
-use crate::error::{NgmnnError, Result};
+use crate::error::Result;
 use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes_near};
 use crate::model::LayerParams;
 
@@ -65,10 +66,7 @@ pub fn stiefel_update(
     gamma: f64,
     previous: Option<&Mat<f64>>,
 ) -> Result<StiefelUpdate> {
-    let moments = Moments::of_batch(h, zt, Some(alpha))?.ok_or_else(|| NgmnnError::Numerical {
-        context: "decision layer",
-        reason: "the sample weights alpha sum to 0".into(),
-    })?;
+    let moments = Moments::of_batch(h, zt, Some(alpha))?.ok_or_else(zero_weights)?;
     stiefel_from_moments(&moments, gamma, previous, &h.device(), h.dtype())
 }
 

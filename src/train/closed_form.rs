@@ -25,6 +25,7 @@
 //! Rows split over several devices ([`ClosedForm::fit_sharded`]) compute every pass on all
 //! devices at once and merge the moments on the host.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use burn::tensor::{DType, Device, Int, Tensor};
@@ -260,7 +261,11 @@ impl ClosedFormFit {
         let mut shards = Vec::with_capacity(parts);
         for (i, device) in devices.iter().enumerate() {
             let (lo, hi) = (i * n / parts, (i + 1) * n / parts);
-            let part = train.subset(&(lo..hi).collect::<Vec<_>>(), train.name());
+            // One shard is the whole set: no host copy of it.
+            let part = match parts {
+                1 => Cow::Borrowed(train),
+                _ => Cow::Owned(train.subset(&(lo..hi).collect::<Vec<_>>(), train.name())),
+            };
             shards.push(Shard::new(
                 lo,
                 part.features_tensor(device, dtype),

@@ -136,15 +136,22 @@ pub fn labels_path_for(images: &Path) -> Option<PathBuf> {
 /// [`NgmnnError::UnsupportedFormat`] if no labels file can be found; the errors of
 /// [`parse_idx`]; [`NgmnnError::InvalidData`] if the counts disagree.
 pub fn load_idx(images: &Path) -> Result<Dataset> {
-    let labels = labels_path_for(images)
+    load_idx_pair(images, &labels_file(images)?)
+}
+
+/// The existing labels file of an images file ([`labels_path_for`]).
+///
+/// # Errors
+/// [`NgmnnError::UnsupportedFormat`] if there is none.
+pub(crate) fn labels_file(images: &Path) -> Result<PathBuf> {
+    labels_path_for(images)
         .filter(|p| p.exists())
         .ok_or_else(|| NgmnnError::UnsupportedFormat {
             path: images.to_owned(),
             reason: "IDX images need a labels file named like it with `images` -> `labels` and \
                      `idx3` -> `idx1` (e.g. train-labels-idx1-ubyte.gz)"
                 .into(),
-        })?;
-    load_idx_pair(images, &labels)
+        })
 }
 
 /// Load an explicit images/labels pair.

@@ -2,7 +2,7 @@
 //! from its extension (or is given explicitly).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -147,14 +147,13 @@ pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 /// # Errors
 /// [`NgmnnError::Io`] if it cannot be opened or read.
 pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let open = || File::open(path).map_err(|e| NgmnnError::io(path, e));
-    let mut magic = [0u8; 2];
-    let mut probe = open()?;
-    let got = probe
-        .read(&mut magic)
-        .map_err(|e| NgmnnError::io(path, e))?;
-    let file = BufReader::new(open()?);
-    Ok(if got == 2 && magic == [0x1f, 0x8b] {
+    let mut file = BufReader::new(File::open(path).map_err(|e| NgmnnError::io(path, e))?);
+    // Peek at the magic through the buffer (a fresh buffer holds the start of the file).
+    let gz = file
+        .fill_buf()
+        .map_err(|e| NgmnnError::io(path, e))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
         Box::new(BufReader::new(GzDecoder::new(file)))
     } else {
         Box::new(file)

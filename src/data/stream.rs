@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use super::Dataset;
 use super::csv::{CsvOptions, Layout, is_blank, line_of, reader};
 use super::dataset::sorted_classes;
-use super::idx::{decode_idx, element_width, labels_path_for, parse_idx, parse_idx_header};
+use super::idx::{decode_idx, element_width, labels_file, parse_idx, parse_idx_header};
 use super::load::{open_maybe_gz, read_maybe_gz};
 use crate::error::{NgmnnError, Result};
 
@@ -308,29 +308,11 @@ impl IdxStream {
     /// [`NgmnnError::UnsupportedFormat`] without a labels file, [`NgmnnError::Parse`] for a bad
     /// header, [`NgmnnError::InvalidData`] for negative labels or mismatched counts.
     pub fn open(images: &Path, rows: usize) -> Result<Self> {
-        let labels_path = labels_path_for(images)
-            .filter(|p| p.exists())
-            .ok_or_else(|| NgmnnError::UnsupportedFormat {
-                path: images.to_owned(),
-                reason:
-                    "IDX images need a labels file named like it (images -> labels, idx3 -> idx1)"
-                        .into(),
-            })?;
+        let labels_path = labels_file(images)?;
         let lab = parse_idx(&read_maybe_gz(&labels_path)?, &labels_path)?;
-        let mut stream = Self {
-            images: images.to_owned(),
-            labels: Vec::new(),
-            classes: 0,
-            d: 0,
-            ty: 0,
-            header: 0,
-            rows: rows.max(1),
-            next: 0,
-            reader: None,
-        };
         let mut head = [0u8; 4 + 4 * 4];
-        let mut reader = stream.open_reader()?;
-        let got = read_up_to(&mut reader, &mut head).map_err(|e| NgmnnError::io(images, e))?;
+        let got = read_up_to(&mut open_maybe_gz(images)?, &mut head)
+            .map_err(|e| NgmnnError::io(images, e))?;
         let (ty, dims, header) = parse_idx_header(&head[..got], images)?;
         let n = dims[0];
         let name = images.display().to_string();
@@ -350,21 +332,22 @@ impl IdxStream {
             }
             labels.push(v as usize);
         }
-        stream.classes = labels.iter().max().map_or(0, |&m| m + 1);
-        stream.labels = labels;
-        stream.d = dims[1..].iter().product::<usize>().max(1);
-        stream.ty = ty;
-        stream.header = header;
-        Ok(stream)
+        Ok(Self {
+            images: images.to_owned(),
+            classes: labels.iter().max().map_or(0, |&m| m + 1),
+            labels,
+            d: dims[1..].iter().product::<usize>().max(1),
+            ty,
+            header,
+            rows: rows.max(1),
+            next: 0,
+            reader: None,
+        })
     }
 
     /// Samples in the file.
     pub fn n(&self) -> usize {
         self.labels.len()
-    }
-
-    fn open_reader(&self) -> Result<Box<dyn Read + Send>> {
-        open_maybe_gz(&self.images)
     }
 }
 
@@ -396,7 +379,7 @@ impl BatchSource for IdxStream {
     }
 
     fn reset(&mut self) -> Result<()> {
-        let mut reader = self.open_reader()?;
+        let mut reader = open_maybe_gz(&self.images)?;
         let mut skip = vec![0u8; self.header];
         read_up_to(&mut reader, &mut skip).map_err(|e| NgmnnError::io(&self.images, e))?;
         self.reader = Some(reader);

@@ -273,32 +273,48 @@ fn class_targets_equal_the_sample_targets() {
     }
 }
 
-/// A source whose second pass is shorter than its first.
-struct Shrinking(DatasetBatches, usize);
+/// `inner`'s batches passed through `edit(pass, first_row, batch)` (passes count from 1);
+/// `None` ends the pass.
+struct Edited<S> {
+    inner: S,
+    edit: fn(usize, usize, Batch) -> Option<Batch>,
+    pass: usize,
+    row: usize,
+}
 
-impl BatchSource for Shrinking {
+impl<S> Edited<S> {
+    fn new(inner: S, edit: fn(usize, usize, Batch) -> Option<Batch>) -> Self {
+        Self {
+            inner,
+            edit,
+            pass: 0,
+            row: 0,
+        }
+    }
+}
+
+impl<S: BatchSource> BatchSource for Edited<S> {
     fn name(&self) -> String {
-        "shrinking".into()
+        self.inner.name()
     }
     fn n_features(&self) -> usize {
-        self.0.n_features()
+        self.inner.n_features()
     }
     fn n_classes(&self) -> usize {
-        self.0.n_classes()
+        self.inner.n_classes()
     }
     fn reset(&mut self) -> ngmnn::Result<()> {
-        self.1 += 1;
-        self.0.reset()
+        self.pass += 1;
+        self.row = 0;
+        self.inner.reset()
     }
     fn next_batch(&mut self) -> ngmnn::Result<Option<Batch>> {
-        let b = self.0.next_batch()?;
-        Ok(b.map(|mut b| {
-            if self.1 > 1 && b.rows() > 1 {
-                b.features.truncate(b.features.len() - self.n_features());
-                b.labels.pop();
-            }
-            b
-        }))
+        let Some(batch) = self.inner.next_batch()? else {
+            return Ok(None);
+        };
+        let first = self.row;
+        self.row += batch.rows();
+        Ok((self.edit)(self.pass, first, batch))
     }
 }
 
@@ -312,7 +328,18 @@ fn streamed_sources_with_bad_rows_give_typed_errors() {
     let err = trainer
         .fit_stream(
             model.clone(),
-            Box::new(Shrinking(DatasetBatches::new(data.clone(), 500), 0)),
+            // A source whose later passes are shorter than its first.
+            Box::new(Edited::new(
+                DatasetBatches::new(data.clone(), 500),
+                |pass, _, mut b| {
+                    if pass > 1 && b.rows() > 1 {
+                        let d = b.features.len() / b.rows();
+                        b.features.truncate(b.features.len() - d);
+                        b.labels.pop();
+                    }
+                    Some(b)
+                },
+            )),
             None,
             |_| {},
         )
@@ -332,37 +359,27 @@ fn streamed_sources_with_bad_rows_give_typed_errors() {
         data.classes().to_vec(),
     );
     assert!(bad.is_err(), "Dataset::new rejects NaN itself");
-    struct Poisoned(DatasetBatches, bool);
-    impl BatchSource for Poisoned {
-        fn name(&self) -> String {
-            "poisoned".into()
-        }
-        fn n_features(&self) -> usize {
-            64
-        }
-        fn n_classes(&self) -> usize {
-            10
-        }
-        fn reset(&mut self) -> ngmnn::Result<()> {
-            self.0.reset()
-        }
-        fn next_batch(&mut self) -> ngmnn::Result<Option<Batch>> {
-            let nan = self.1;
-            Ok(self.0.next_batch()?.map(|mut b| {
-                if nan {
-                    b.features[3] = f32::NAN;
-                } else {
-                    b.labels[0] = 10;
-                }
-                b
-            }))
-        }
-    }
-    for (nan, needle) in [(true, "non-finite"), (false, "out of range")] {
+    let poisons: [(fn(usize, usize, Batch) -> Option<Batch>, &str); 2] = [
+        (
+            |_, _, mut b| {
+                b.features[3] = f32::NAN;
+                Some(b)
+            },
+            "non-finite",
+        ),
+        (
+            |_, _, mut b| {
+                b.labels[0] = 10;
+                Some(b)
+            },
+            "out of range",
+        ),
+    ];
+    for (poison, needle) in poisons {
         let err = trainer
             .fit_stream(
                 model.clone(),
-                Box::new(Poisoned(DatasetBatches::new(data.clone(), 500), nan)),
+                Box::new(Edited::new(DatasetBatches::new(data.clone(), 500), poison)),
                 None,
                 |_| {},
             )
@@ -431,30 +448,6 @@ fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
     let images = shared_data("mnist/train-images.idx3-ubyte.gz");
     let device = device();
     // The first 2000 MNIST images: stream the file (stopping after 2000 rows) and load them.
-    struct Head(IdxStream, usize, usize);
-    impl BatchSource for Head {
-        fn name(&self) -> String {
-            self.0.name()
-        }
-        fn n_features(&self) -> usize {
-            self.0.n_features()
-        }
-        fn n_classes(&self) -> usize {
-            self.0.n_classes()
-        }
-        fn reset(&mut self) -> ngmnn::Result<()> {
-            self.2 = 0;
-            self.0.reset()
-        }
-        fn next_batch(&mut self) -> ngmnn::Result<Option<Batch>> {
-            if self.2 >= self.1 {
-                return Ok(None);
-            }
-            let b = self.0.next_batch()?;
-            self.2 += b.as_ref().map_or(0, Batch::rows);
-            Ok(b)
-        }
-    }
     let stream = IdxStream::open(&images, 500).unwrap();
     let full = ngmnn::data::load_idx(&images).unwrap();
     let head = full.subset(&(0..2000).collect::<Vec<_>>(), "head");
@@ -466,7 +459,14 @@ fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
         .unwrap();
     let (memory, mh) = trainer.fit(model.clone(), &head, None).unwrap();
     let (streamed, sh) = trainer
-        .fit_stream(model, Box::new(Head(stream, 2000, 0)), None, |_| {})
+        .fit_stream(
+            model,
+            Box::new(Edited::new(stream, |_, first, b| {
+                (first < 2000).then_some(b)
+            })),
+            None,
+            |_| {},
+        )
         .unwrap();
     assert!(rel_diff(&memory, &streamed) < 1e-7);
     same_history(&mh, &sh);

@@ -10,8 +10,9 @@
 //! best epoch, fit s (setup + epochs: the complete fit), validation and test accuracy of the
 //! selected model.
 
-use std::collections::HashMap;
 use std::time::Instant;
+
+mod common;
 
 use ngmnn::data::load_idx_dir;
 use ngmnn::model::NgmnnConfig;
@@ -20,26 +21,17 @@ use ngmnn::train::{ClosedFormConfig, ClosedFormFit};
 use ngmnn::{BackendKind, Precision};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let header = args.iter().any(|a| a == "--header");
-    let opts: HashMap<&str, &str> = args
-        .iter()
-        .filter(|a| *a != "--header")
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .filter_map(|kv| Some((kv[0].strip_prefix("--")?, kv.get(1)?.as_str())))
-        .collect();
-    let dir = opts.get("data").copied().unwrap_or("../shared/data/mnist");
+    let opts = common::Options::parse();
+    let header = opts.header;
+    let dir = opts.text("data", "../shared/data/mnist");
     let hidden: Vec<usize> = opts
-        .get("hidden")
-        .copied()
-        .unwrap_or("256")
+        .text("hidden", "256")
         .split(',')
         .map(str::parse)
         .collect::<Result<_, _>>()?;
-    let shards: usize = opts.get("shards").copied().unwrap_or("2").parse()?;
-    let patience: usize = opts.get("patience").copied().unwrap_or("1").parse()?;
-    let backend: BackendKind = opts.get("backend").copied().unwrap_or("flex").parse()?;
+    let shards: usize = opts.get("shards", 2)?;
+    let patience: usize = opts.get("patience", 1)?;
+    let backend: BackendKind = opts.get("backend", BackendKind::Flex)?;
     let device = backend.device()?;
 
     let start = Instant::now();

@@ -13,7 +13,7 @@
 //! Prints one Markdown table row: mode, n, d, hidden, s/epoch (median), passes/epoch, setup
 //! s, train and held-out accuracy, Gram GFLOP/s, peak RSS (Linux `VmHWM`).
 
-use std::collections::HashMap;
+mod common;
 
 use ngmnn::data::SyntheticSource;
 use ngmnn::model::NgmnnConfig;
@@ -33,18 +33,9 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let header = args.iter().any(|a| a == "--header");
-    let opts: HashMap<&str, &str> = args
-        .iter()
-        .filter(|a| *a != "--header")
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .filter_map(|kv| Some((kv[0].strip_prefix("--")?, kv.get(1)?.as_str())))
-        .collect();
-    let get = |k: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
-        Ok(opts.get(k).map_or(Ok(default), |v| v.parse())?)
-    };
+    let opts = common::Options::parse();
+    let header = opts.header;
+    let get = |k: &str, default: usize| opts.get(k, default);
     let (n, d, classes) = (get("n", 100_000)?, get("d", 64)?, get("classes", 10)?);
     let (hidden, epochs, rows, shards) = (
         get("hidden", 256)?,
@@ -52,8 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         get("rows", 10_000)?,
         get("shards", 1)?,
     );
-    let mode = opts.get("mode").copied().unwrap_or("stream");
-    let backend: BackendKind = opts.get("backend").copied().unwrap_or("flex").parse()?;
+    let mode = opts.text("mode", "stream");
+    let backend: BackendKind = opts.get("backend", BackendKind::Flex)?;
     let device = backend.device()?;
 
     let source = SyntheticSource::new(n, d, classes, rows, 42)?.with_noise(1.5);

@@ -273,17 +273,19 @@ fn class_targets_equal_the_sample_targets() {
     }
 }
 
-/// `inner`'s batches passed through `edit(pass, first_row, batch)` (passes count from 1);
-/// `None` ends the pass.
+/// `edit(pass, first_row, batch)`: passes count from 1; `None` ends the pass.
+type Edit = fn(usize, usize, Batch) -> Option<Batch>;
+
+/// `inner`'s batches passed through an [`Edit`].
 struct Edited<S> {
     inner: S,
-    edit: fn(usize, usize, Batch) -> Option<Batch>,
+    edit: Edit,
     pass: usize,
     row: usize,
 }
 
 impl<S> Edited<S> {
-    fn new(inner: S, edit: fn(usize, usize, Batch) -> Option<Batch>) -> Self {
+    fn new(inner: S, edit: Edit) -> Self {
         Self {
             inner,
             edit,
@@ -359,7 +361,7 @@ fn streamed_sources_with_bad_rows_give_typed_errors() {
         data.classes().to_vec(),
     );
     assert!(bad.is_err(), "Dataset::new rejects NaN itself");
-    let poisons: [(fn(usize, usize, Batch) -> Option<Batch>, &str); 2] = [
+    let poisons: [(Edit, &str); 2] = [
         (
             |_, _, mut b| {
                 b.features[3] = f32::NAN;

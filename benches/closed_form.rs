@@ -94,7 +94,7 @@ fn sizes() -> Vec<(usize, usize)> {
 }
 
 fn epoch_config() -> ClosedFormConfig {
-    ClosedFormConfig::new()
+    ClosedFormConfig::paper()
         .with_targets(TargetMap::ColumnMinMax)
         .with_precision(Precision::F32)
 }
@@ -249,7 +249,7 @@ fn solvers(kind: BackendKind, device: &Device) {
         w: random(k, CLASSES, 6, device, DType::F32) * 0.05,
         b: Tensor::zeros([CLASSES], device),
     };
-    let opts: DecisionOptions = ClosedFormConfig::new().decision_options();
+    let opts: DecisionOptions = ClosedFormConfig::paper().decision_options();
     bench(
         &format!("solvers/{kind}/decision_layer_n{n}_k{k}_c{CLASSES}"),
         0.0,

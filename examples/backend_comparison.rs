@@ -14,7 +14,7 @@ use ngmnn::{BackendKind, data};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = data::digits().stratified_split(0.3, 0)?;
     let config = NgmnnConfig::new(train.d(), vec![64], train.n_classes());
-    let trainer = ClosedFormConfig::new().with_epochs(10).init()?;
+    let trainer = ClosedFormConfig::paper().with_epochs(10).init()?;
     let mut reference: Option<(String, Vec<f64>, Vec<usize>)> = None;
     println!(
         "| backend | s/epoch | setup s | test acc | max output diff | predictions differing |"

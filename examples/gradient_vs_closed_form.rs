@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = data::digits().stratified_split(0.3, 0)?;
     let model = NgmnnConfig::new(train.d(), vec![64], train.n_classes());
     let config = CompareConfig {
-        closed_form: Some(ClosedFormConfig::new().with_epochs(20)),
+        closed_form: Some(ClosedFormConfig::paper().with_epochs(20)),
         gradient: vec![
             GradientConfig::new().with_optimizer(OptimizerKind::Sgd),
             GradientConfig::new().with_optimizer(OptimizerKind::Adam),

@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let load = start.elapsed().as_secs_f64();
 
     let model = NgmnnConfig::new(train.d(), hidden.clone(), train.n_classes()).init(&device)?;
-    let config = ClosedFormConfig::new()
+    let config = ClosedFormConfig::paper()
         .with_epochs(20)
         .with_patience(Some(patience))
         .with_targets(TargetMap::ColumnMinMax)

@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let source = SyntheticSource::new(n, d, classes, rows, 42)?.with_noise(1.5);
     let held_out = source.held_out(10_000);
     let model = NgmnnConfig::new(d, vec![hidden], classes).init(&device)?;
-    let trainer = ClosedFormConfig::new()
+    let trainer = ClosedFormConfig::paper()
         .with_epochs(epochs)
         .with_targets(TargetMap::ColumnMinMax)
         .with_precision(Precision::F32)

@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let adam = setup("adam").launch(learner()?).model;
 
     // The closed form: the same set-up plus one line.
-    let strategy = ClosedFormStrategy::new(ClosedFormConfig::new());
+    let strategy = ClosedFormStrategy::new(ClosedFormConfig::paper());
     let handle = strategy.handle();
     let closed = setup("closed-form")
         .with_training_strategy(strategy.into())

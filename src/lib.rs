@@ -6,12 +6,17 @@
 //! a flexible Stiefel manifold (`W^T S W = I`, solved by one SVD). The network is made of Burn
 //! modules ([`burn::nn::Linear`]) and runs on any Burn device chosen at run time.
 //!
+//! The default trainer (`broad` preset) goes beyond the paper: a frozen first layer of random
+//! units scaled to the data, the layers above learned in closed form (give it a wide first
+//! layer and a learned one, e.g. `[1024, 64]`). `ClosedFormConfig::paper()` is the reference's
+//! behaviour, quirks included.
+//!
 //! ```no_run
 //! use ngmnn::{BackendKind, data, model::NgmnnConfig, train::ClosedFormConfig};
 //!
 //! let device = BackendKind::Flex.device()?;
 //! let (train, test) = data::digits().stratified_split(0.3, 0)?;
-//! let model = NgmnnConfig::new(train.d(), vec![64], train.n_classes()).init(&device)?;
+//! let model = NgmnnConfig::new(train.d(), vec![1024, 64], train.n_classes()).init(&device)?;
 //! let trainer = ClosedFormConfig::new().with_epochs(10).init()?;
 //! let (model, history) = trainer.fit(model, &train, Some(&test))?;
 //! println!("test accuracy {:?}", history.last().unwrap().valid_acc);

@@ -69,7 +69,7 @@ fn decision_layer_matches_the_cpu_reference() {
             w: tensor(&w0, d, dt),
             b: tensor_vec(&[0.0; 6], d, dt),
         };
-        let opts = ClosedFormConfig::new().decision_options();
+        let opts = ClosedFormConfig::paper().decision_options();
         decision_layer(&tensor(&h, d, dt), &tensor(&y, d, dt), &init, &opts)
             .unwrap()
             .w
@@ -87,7 +87,7 @@ fn a_whole_fit_matches_the_cpu_reference() {
     let (dtype, _) = precision();
     let (train, test) = digits().stratified_split(0.3, 0).unwrap();
     let config = NgmnnConfig::new(train.d(), vec![32], train.n_classes()).with_seed(1);
-    let trainer = ClosedFormConfig::new()
+    let trainer = ClosedFormConfig::paper()
         .with_epochs(3)
         .with_precision(fit_precision())
         .init()
@@ -128,7 +128,7 @@ fn a_whole_fit_matches_the_cpu_reference() {
 fn saved_on_one_backend_loads_on_another() {
     let (train, test) = digits().stratified_split(0.3, 0).unwrap();
     let config = NgmnnConfig::new(train.d(), vec![32], train.n_classes()).with_seed(2);
-    let trainer = ClosedFormConfig::new()
+    let trainer = ClosedFormConfig::paper()
         .with_epochs(2)
         .with_precision(fit_precision())
         .init()

@@ -226,7 +226,7 @@ fn too_few_samples_for_the_decision_layer() {
     let device = common::device();
     let ds = parse_csv(b"1,2,a\n2,3,b\n", "two", &CsvOptions::default()).unwrap();
     let model = NgmnnConfig::new(2, vec![4], 2).init(&device).unwrap();
-    let trainer = ClosedFormConfig::new().with_epochs(1).init().unwrap();
+    let trainer = ClosedFormConfig::paper().with_epochs(1).init().unwrap();
     match trainer.fit(model, &ds, None) {
         Err(NgmnnError::InvalidData { reason, .. }) => {
             assert!(reason.contains("at least 3"), "{reason}")
@@ -255,7 +255,7 @@ fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
             "--epochs",
             "1",
             "--hidden",
-            "16",
+            "64,16",
             "--quiet",
             "--out",
             model.to_str().unwrap(),
@@ -296,8 +296,8 @@ fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
     let json = std::fs::read_to_string(model.join("model.json"))
         .unwrap()
         .replace(
-            "\"hidden\": [\n      16\n    ]",
-            "\"hidden\": [\n      17\n    ]",
+            "\"hidden\": [\n      64,\n      16\n    ]",
+            "\"hidden\": [\n      64,\n      17\n    ]",
         );
     std::fs::write(broken.join("model.json"), json).unwrap();
     std::fs::copy(model.join("model.bpk"), broken.join("model.bpk")).unwrap();

@@ -23,7 +23,7 @@ fn train_eval_predict_on_builtin_data() {
         "--epochs",
         "3",
         "--hidden",
-        "32",
+        "128,32",
         "--out",
         model.to_str().unwrap(),
         "--report",
@@ -123,7 +123,7 @@ fn json_output_and_plot() {
         "--epochs",
         "3",
         "--hidden",
-        "16",
+        "64,16",
         "--json",
         "--plot",
         plot.to_str().unwrap(),
@@ -181,7 +181,7 @@ fn compare_prints_a_table_and_writes_report_and_plot() {
     );
     let table = stdout(&out);
     for row in [
-        "| closed-form (paper) | flex | 3 |",
+        "| closed-form (broad) | flex | 3 |",
         "| sgd (lr 0.1",
         "| adam (lr 0.01",
     ] {
@@ -219,7 +219,7 @@ fn streamed_training_from_a_csv_file_matches_the_in_memory_run() {
         "--data",
         csv.to_str().unwrap(),
         "--hidden",
-        "16",
+        "64,16",
         "--epochs",
         "2",
         "--test-fraction",

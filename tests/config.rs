@@ -39,7 +39,7 @@ fn field_of(config: ClosedFormConfig) -> &'static str {
 
 #[test]
 fn trainer_rules() {
-    let ok = ClosedFormConfig::new();
+    let ok = ClosedFormConfig::paper();
     assert!(ok.check().is_ok());
     assert_eq!(field_of(ok.clone().with_gamma(0.0)), "gamma");
     assert_eq!(field_of(ok.clone().with_gamma(f64::NAN)), "gamma");
@@ -78,7 +78,7 @@ fn enums_parse_and_reject_unknown_names() {
 
 #[test]
 fn config_roundtrips_through_json() {
-    let config = ClosedFormConfig::new().with_gamma(0.5).with_epochs(7);
+    let config = ClosedFormConfig::paper().with_gamma(0.5).with_epochs(7);
     let json = serde_json::to_string(&config).unwrap();
     let back: ClosedFormConfig = serde_json::from_str(&json).unwrap();
     assert_eq!((back.gamma, back.epochs), (0.5, 7));

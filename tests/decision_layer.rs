@@ -234,7 +234,7 @@ fn digits_decision_problem(preset: Preset) -> (Tensor<2>, Tensor<2>, LayerParams
     let opts = DecisionOptions {
         max_iterations: 8,
         tolerance: 0.0,
-        ..ClosedFormConfig::new()
+        ..ClosedFormConfig::paper()
             .with_preset(preset)
             .decision_options()
     };
@@ -381,7 +381,7 @@ fn decision_layer_does_not_depend_on_sample_order() {
         .iter()
         .map(|p| p.cast(DType::F64))
         .collect();
-    let opts = ClosedFormConfig::new().decision_options();
+    let opts = ClosedFormConfig::paper().decision_options();
     let solve = |d: &ngmnn::data::Dataset| {
         let x = d.features_tensor(&device, DType::F64);
         let h = ngmnn::model::forward_layers(x, &params, model.activation).inputs[1].clone();

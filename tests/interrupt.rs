@@ -14,7 +14,7 @@ fn interrupted_training_leaves_a_complete_model_and_resumes() {
             "--epochs",
             "100000",
             "--hidden",
-            "64",
+            "256,64",
             "--out",
             out.to_str().unwrap(),
         ])

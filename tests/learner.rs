@@ -31,7 +31,7 @@ fn model_config(train: &Dataset) -> NgmnnConfig {
 }
 
 fn closed_form() -> ClosedFormConfig {
-    ClosedFormConfig::new().with_epochs(3)
+    ClosedFormConfig::paper().with_epochs(3)
 }
 
 /// How a test launches the closed-form strategy through burn-train.

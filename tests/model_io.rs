@@ -15,7 +15,7 @@ fn saved_model_loads_with_identical_predictions() {
     let (train, test) = digits().stratified_split(0.3, 1).unwrap();
     let config = NgmnnConfig::new(64, vec![32], 10).with_seed(2);
     let model = config.init(&device).unwrap();
-    let (model, _) = ClosedFormConfig::new()
+    let (model, _) = ClosedFormConfig::paper()
         .with_epochs(2)
         .init()
         .unwrap()

@@ -39,7 +39,7 @@ fn rel_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
 }
 
 fn f64_config(epochs: usize) -> ClosedFormConfig {
-    ClosedFormConfig::new()
+    ClosedFormConfig::paper()
         .with_epochs(epochs)
         .with_precision(Precision::F64)
 }
@@ -454,7 +454,7 @@ fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
     let full = ngmnn::data::load_idx(&images).unwrap();
     let head = full.subset(&(0..2000).collect::<Vec<_>>(), "head");
     let model = NgmnnConfig::new(784, vec![32], 10).init(&device).unwrap();
-    let trainer = ClosedFormConfig::new()
+    let trainer = ClosedFormConfig::paper()
         .with_epochs(2)
         .with_targets(TargetMap::ColumnMinMax)
         .init()

@@ -18,7 +18,7 @@ fn fit_learns_the_builtin_digits() {
     let device = device();
     let (train, test) = split();
     let model = NgmnnConfig::new(64, vec![64], 10).init(&device).unwrap();
-    let trainer = ClosedFormConfig::new().with_epochs(6).init().unwrap();
+    let trainer = ClosedFormConfig::paper().with_epochs(6).init().unwrap();
     let (model, history) = trainer.fit(model, &train, Some(&test)).unwrap();
     assert_eq!(history.epochs.len(), 6);
     let best = history.best_valid().unwrap();
@@ -52,7 +52,7 @@ fn fit_keeps_parameter_ids() {
     let model = NgmnnConfig::new(64, vec![16], 10).init(&device).unwrap();
     let id = model.decision.weight.id;
     let before = host(model.decision.weight.val());
-    let trainer = ClosedFormConfig::new().with_epochs(1).init().unwrap();
+    let trainer = ClosedFormConfig::paper().with_epochs(1).init().unwrap();
     let (fitted, _) = trainer.fit(model, &train, None).unwrap();
     assert_eq!(fitted.decision.weight.id, id);
     let after = host(fitted.decision.weight.val());
@@ -71,7 +71,7 @@ fn fit_is_deterministic_for_a_seed() {
             .with_seed(5)
             .init(&device)
             .unwrap();
-        let trainer = ClosedFormConfig::new().with_epochs(2).init().unwrap();
+        let trainer = ClosedFormConfig::paper().with_epochs(2).init().unwrap();
         let (m, _) = trainer.fit(model, &train, None).unwrap();
         m.layer_params()
             .into_iter()
@@ -93,7 +93,7 @@ fn fit_in_f32_and_f64_and_both_presets_learn() {
         (Precision::F64, Preset::Corrected),
     ] {
         let model = NgmnnConfig::new(64, vec![64], 10).init(&device).unwrap();
-        let trainer = ClosedFormConfig::new()
+        let trainer = ClosedFormConfig::paper()
             .with_epochs(4)
             .with_precision(precision)
             .with_preset(preset)
@@ -109,7 +109,7 @@ fn fit_in_f32_and_f64_and_both_presets_learn() {
 fn fit_rejects_data_that_does_not_fit_the_model() {
     let device = device();
     let (train, _) = split();
-    let trainer = ClosedFormConfig::new().with_epochs(1).init().unwrap();
+    let trainer = ClosedFormConfig::paper().with_epochs(1).init().unwrap();
     let wrong_d = NgmnnConfig::new(32, vec![16], 10).init(&device).unwrap();
     assert!(matches!(
         trainer.fit(wrong_d, &train, None),
@@ -135,7 +135,7 @@ fn patience_stops_after_the_best_validation_epoch_and_returns_its_model() {
     let device = device();
     let (train, test) = split();
     let model = NgmnnConfig::new(64, vec![64], 10).init(&device).unwrap();
-    let trainer = ClosedFormConfig::new()
+    let trainer = ClosedFormConfig::paper()
         .with_epochs(40)
         .with_patience(Some(2))
         .init()
@@ -158,7 +158,7 @@ fn patience_stops_after_the_best_validation_epoch_and_returns_its_model() {
         best.valid_acc
     );
     assert!(
-        ClosedFormConfig::new()
+        ClosedFormConfig::paper()
             .with_patience(Some(0))
             .check()
             .is_err()

@@ -76,7 +76,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         .as_ref()
         .context("compare needs a test set: give --test or a --test-fraction above 0")?;
     let train = &data.train;
-    let model = NgmnnConfig::new(train.d(), run.hidden.clone(), train.n_classes())
+    let model = NgmnnConfig::new(train.d(), run.hidden_widths(), train.n_classes())
         .with_activation(run.activation)
         .with_seed(run.seed);
     model.check()?;
@@ -86,6 +86,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             .with_gamma(run.gamma)
             .with_preset(run.preset)
             .with_targets(run.targets)
+            .with_random_scale(run.random_scale)
             .with_precision(run.precision)
     });
     let gradient = |optimizer, lr| {

@@ -47,7 +47,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         None => opened.test,
     };
     let (name, d, classes) = (opened.data.name(), opened.data.n_features(), opened.classes);
-    let config = NgmnnConfig::new(d, run.hidden.clone(), classes.len())
+    let config = NgmnnConfig::new(d, run.hidden_widths(), classes.len())
         .with_activation(run.activation)
         .with_seed(run.seed);
     let trainer = trainer_config(run, epochs)?;
@@ -57,7 +57,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
             "ngmnn train (streamed, {rows} rows per batch): {name} | d = {d} | {} classes | \
              hidden {:?} | {} | {} | {} | {}",
             classes.len(),
-            run.hidden,
+            run.hidden_widths(),
             run.backend.backend,
             run.precision,
             run.preset,

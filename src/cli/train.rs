@@ -21,6 +21,22 @@ use super::checkpoint::Checkpoint;
 use super::common::{BackendArgs, DataArgs, predict};
 use super::interrupt;
 
+fn default_random_scale() -> f64 {
+    2.0
+}
+
+impl RunArgs {
+    /// The hidden widths: as given, or the preset's default (broad: a wide random layer and a
+    /// learned one; paper / corrected: the reference's single layer of 64).
+    pub fn hidden_widths(&self) -> Vec<usize> {
+        match (self.hidden.is_empty(), self.preset) {
+            (false, _) => self.hidden.clone(),
+            (true, Preset::Broad) => vec![1024, 64],
+            (true, _) => vec![64],
+        }
+    }
+}
+
 /// Default number of epochs.
 pub(super) const DEFAULT_EPOCHS: usize = 20;
 
@@ -37,17 +53,24 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.3)]
     pub test_fraction: f64,
     /// Hidden layer widths, comma-separated (the last must be >= the number of classes).
-    #[arg(long, value_delimiter = ',', default_value = "64")]
+    /// Default: 1024,64 for the broad preset (random, learned), 64 for paper and corrected.
+    #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// Ridge parameter gamma.
     #[arg(long, default_value_t = 0.3)]
     pub gamma: f64,
-    /// paper (reference behaviour, quirks included) or corrected.
-    #[arg(long, default_value = "paper")]
+    /// broad (default: a frozen random first layer scaled to the data, the layers above learned
+    /// in closed form; beyond the paper), paper (the reference's behaviour, quirks included) or
+    /// corrected (paper with its quirks fixed).
+    #[arg(long, default_value = "broad")]
     pub preset: Preset,
     /// Backward-target map: softmax (reference; degenerates for n > ~10^4) or minmax.
     #[arg(long, default_value = "softmax")]
     pub targets: TargetMap,
+    /// Broad preset: standard deviation of each random unit's pre-activation on the data.
+    #[arg(long, default_value_t = 2.0)]
+    #[serde(default = "default_random_scale")]
+    pub random_scale: f64,
     /// Hidden activation: sigmoid or tanh.
     #[arg(long, default_value = "sigmoid")]
     pub activation: Activation,
@@ -134,7 +157,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     spinner.finish_and_clear();
     let (train, test) = (&data.train, data.test.as_ref());
 
-    let config = NgmnnConfig::new(train.d(), run.hidden.clone(), train.n_classes())
+    let config = NgmnnConfig::new(train.d(), run.hidden_widths(), train.n_classes())
         .with_activation(run.activation)
         .with_seed(run.seed);
     let trainer = trainer_config(&run, epochs)?;
@@ -159,7 +182,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             test.map_or(0, Dataset::n),
             train.d(),
             train.n_classes(),
-            run.hidden,
+            run.hidden_widths(),
             run.backend.backend,
             run.precision,
             run.preset,
@@ -297,6 +320,7 @@ pub(super) fn trainer_config(run: &RunArgs, epochs: usize) -> anyhow::Result<Clo
         .with_gamma(run.gamma)
         .with_preset(run.preset)
         .with_targets(run.targets)
+        .with_random_scale(run.random_scale)
         .with_precision(run.precision);
     trainer.check()?;
     Ok(trainer)
@@ -424,7 +448,7 @@ pub(super) fn report(
         n_test: sizes.n_test,
         d: sizes.d,
         classes: sizes.classes,
-        hidden: run.hidden.clone(),
+        hidden: run.hidden_widths(),
         backend: run.backend.backend.to_string(),
         seed: run.seed,
         standardize: run.standardize,

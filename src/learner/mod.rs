@@ -14,7 +14,7 @@
 //!
 //! let device = BackendKind::Flex.device()?.autodiff();
 //! let (train, test) = data::digits().stratified_split(0.3, 0)?;
-//! let model = NgmnnConfig::new(train.d(), vec![64], train.n_classes()).init(&device)?;
+//! let model = NgmnnConfig::new(train.d(), vec![1024, 64], train.n_classes()).init(&device)?;
 //! let training = SupervisedTraining::new(
 //!     "/tmp/ngmnn-run",
 //!     data_loader(&train, 64, Some(0), &device),

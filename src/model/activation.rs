@@ -44,8 +44,8 @@ impl Activation {
     /// `sigma^-1` applied element-wise.
     ///
     /// # Numerical behavior
-    /// Defined on `(0, 1)` for sigmoid and `(-1, 1)` for tanh; callers clip into that range
-    /// first (spec §2 clips to `[1e-4, 1 - 1e-4]`).
+    /// Defined on `(0, 1)` for sigmoid and `(-1, 1)` for tanh; callers map into that range
+    /// first (spec §2: the softmax's 0 and 1 are replaced by `1e-4` and `1 - 1e-4`).
     pub fn inverse<const D: usize>(self, h: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Sigmoid => h.clone().log() - (h.neg() + 1.0).log(),

@@ -11,10 +11,16 @@
 //! `rank <= d_j < d_{j-1}`; the method drops it (exact when `W_j` has orthonormal columns).
 //!
 //! **[quirk]** The softmax over samples puts all targets near `-ln n`; kept for fidelity as
-//! [`TargetMap::ColumnSoftmax`]. Once `1/n` falls below the clip (n > 10^4, e.g. MNIST's
-//! 60000) nearly every entry is clipped to the same value, the targets become constant and
-//! the hidden layers learn nothing. [`TargetMap::ColumnMinMax`] maps each column affinely
-//! onto `[clip, 1 - clip]` instead, which keeps the targets' order and spread at any `n`.
+//! [`TargetMap::ColumnSoftmax`]. The reference does **not** clamp the softmax into
+//! `[clip, 1 - clip]`: its `revise_latent` only replaces values that are not strictly inside
+//! `(0, 1)` (an underflowed `0` becomes `clip`, a `1` becomes `1 - clip`) and keeps every other
+//! value, however small. With `n_k` samples in class `k` most softmax values are far below
+//! `1e-4` once `n > 10^4` (their mean over a column is `1/n`); a clamp made them all equal and
+//! the hidden layers of the paper preset learned nothing from `n ~ 10^4` on (MNIST at n = 15000:
+//! chance accuracy, where the reference reaches 0.8). Keeping them leaves the targets a small
+//! spread around `-ln n` that the ridge fit (centred targets) and the forward pass's row
+//! normalisation use. [`TargetMap::ColumnMinMax`] maps each column affinely onto
+//! `[clip, 1 - clip]` instead, which spreads the targets over the activation's whole range.
 //!
 //! Because layers are solved top-down, the target of layer `l` is one step below the target
 //! of layer `l+1` through the just-updated `W_{l+1}`: the trainer walks down incrementally
@@ -49,7 +55,9 @@ use crate::model::{Activation, LayerParams};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetMap {
-    /// `clip(softmax over the n samples)`: the reference (**[quirk]**).
+    /// Softmax over the n samples with the reference's repair of the bounds (**[quirk]**):
+    /// values `<= 0` become `clip`, values `>= 1` become `1 - clip`, all others are kept
+    /// ([`revise_latent`]).
     #[default]
     #[serde(rename = "softmax")]
     ColumnSoftmax,
@@ -59,10 +67,15 @@ pub enum TargetMap {
 }
 
 impl TargetMap {
-    /// Map `a` (`[n, d]`) column-wise into `[clip, 1 - clip]`.
+    /// Map `a` (`[n, d]`) column-wise into the open interval `(0, 1)`.
     pub fn apply(self, a: Tensor<2>, clip: f64) -> Tensor<2> {
         match self {
-            TargetMap::ColumnSoftmax => softmax(a, 0).clamp(clip, 1.0 - clip),
+            TargetMap::ColumnSoftmax => {
+                let s = softmax(a, 0);
+                let low = s.clone().lower_equal_elem(0.0);
+                let high = s.clone().greater_equal_elem(1.0);
+                s.mask_fill(low, clip).mask_fill(high, 1.0 - clip)
+            }
             TargetMap::ColumnMinMax => {
                 let lo = a.clone().min_dim(0);
                 // A constant column (range 0) maps to `clip`: still a constant target.
@@ -78,6 +91,28 @@ impl TargetMap {
             TargetMap::ColumnSoftmax => "softmax",
             TargetMap::ColumnMinMax => "minmax",
         }
+    }
+}
+
+/// The reference's repair of a softmax value (`revise_latent` in the authors' code, spec §2):
+/// `0` (underflow) becomes `clip`, `1` becomes `1 - clip`, anything strictly inside `(0, 1)`
+/// is kept as it is. Not a clamp: a value of `1e-6` stays `1e-6`.
+pub fn revise_latent(s: f64, clip: f64) -> f64 {
+    if s >= 1.0 {
+        1.0 - clip
+    } else if s <= 0.0 {
+        clip
+    } else {
+        s
+    }
+}
+
+/// Whether a mapped target sits at a bound the map imposed (a saturated target): the clip
+/// bounds for min-max; for the softmax, a value the reference's repair replaced.
+fn at_bounds(s: f64, clip: f64, map: TargetMap) -> bool {
+    match map {
+        TargetMap::ColumnSoftmax => s == clip || s == 1.0 - clip,
+        TargetMap::ColumnMinMax => s <= clip || s >= 1.0 - clip,
     }
 }
 
@@ -112,12 +147,17 @@ pub fn backward_step_counted(
 ) -> (Tensor<2>, Tensor<1>) {
     let a = pre_image(latent, layer);
     let s = map.apply(a, clip);
-    let saturated = s
-        .clone()
-        .lower_equal_elem(clip)
-        .bool_or(s.clone().greater_equal_elem(1.0 - clip))
-        .float()
-        .sum();
+    let at_bounds = match map {
+        TargetMap::ColumnSoftmax => s
+            .clone()
+            .equal_elem(clip)
+            .bool_or(s.clone().equal_elem(1.0 - clip)),
+        TargetMap::ColumnMinMax => s
+            .clone()
+            .lower_equal_elem(clip)
+            .bool_or(s.clone().greater_equal_elem(1.0 - clip)),
+    };
+    let saturated = at_bounds.float().sum();
     (activation.inverse(s), saturated)
 }
 
@@ -173,7 +213,7 @@ pub fn class_backward_step(
                     .map(|&k| counts[k] as f64 * (a[(k, j)] - top).exp())
                     .sum();
                 for k in 0..c {
-                    s[(k, j)] = ((a[(k, j)] - top).exp() / total).clamp(clip, 1.0 - clip);
+                    s[(k, j)] = revise_latent((a[(k, j)] - top).exp() / total, clip);
                 }
             }
             TargetMap::ColumnMinMax => {
@@ -190,7 +230,7 @@ pub fn class_backward_step(
         .iter()
         .map(|&k| {
             let hits = (0..below)
-                .filter(|&j| s[(k, j)] <= clip || s[(k, j)] >= 1.0 - clip)
+                .filter(|&j| at_bounds(s[(k, j)], clip, map))
                 .count();
             (hits * counts[k]) as f64
         })

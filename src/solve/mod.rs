@@ -16,6 +16,7 @@ pub mod adaptive_weights;
 pub mod backward_targets;
 pub mod decision_layer;
 pub mod moments;
+pub mod random_features;
 pub mod ridge;
 pub mod slack;
 pub mod stiefel;
@@ -29,6 +30,7 @@ pub use decision_layer::{
     decision_layer_passes, decision_objective,
 };
 pub use moments::{Moments, MomentsProfile};
+pub use random_features::{ColumnMoments, RandomScale, scale_random_layer};
 pub use ridge::{RidgeSolution, RidgeSystem, ridge};
 pub use slack::{slack, slack_targets};
 pub use stiefel::{stiefel_from_moments, stiefel_update};

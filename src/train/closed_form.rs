@@ -35,13 +35,14 @@ use super::rows::{BatchView, Rows, Shard};
 use super::{ClosedFormConfig, EpochRecord, History};
 use crate::data::{BatchSource, Dataset};
 use crate::error::{NgmnnError, Result};
-use crate::linalg::{scalar, to_host};
+use crate::linalg::{from_host, from_host_vec, scalar, to_host};
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::adaptive_weights::MIN_SAMPLES;
 use crate::solve::decision_layer::zero_weights;
 use crate::solve::{
-    DecisionInput, DecisionOptions, Moments, MomentsProfile, RidgeSystem, batch_losses,
-    batch_moments, class_backward_step, decision_layer_passes,
+    ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile, RandomScale,
+    RidgeSystem, batch_losses, batch_moments, class_backward_step, decision_layer_passes,
+    scale_random_layer,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
@@ -176,9 +177,13 @@ pub struct ClosedFormFit {
     rows: Rows,
     valid: Option<Rows>,
     counts: Vec<usize>,
-    /// Moments of `[X | Y]` and layer 1's factored system: once per fit (set by the setup pass).
-    layer1: Option<(Moments, RidgeSystem)>,
-    /// Moments of `[H_l | Y]` for the hidden layers' inputs `l = 1 .. L-2`.
+    /// Index of the lowest learned layer: 0, or 1 above a frozen random first layer.
+    base: usize,
+    /// Moments of `[H_base | Y]` and the factored system of the lowest learned layer: once per
+    /// fit (its input never changes; set by the setup pass). `None` if only the decision layer
+    /// is learned.
+    base_system: Option<(Moments, RidgeSystem)>,
+    /// Moments of `[H_l | Y]` for the learned hidden layers' inputs `l = base+1 .. L-2`.
     hidden_moments: Vec<Moments>,
     /// The decision layer's losses at the current parameters, from the last forward pass.
     next_losses: Option<Tensor<1>>,
@@ -372,6 +377,15 @@ impl ClosedFormFit {
             })
             .collect::<Result<Vec<_>>>()?;
         let device = model.decision.weight.device();
+        let base = usize::from(config.random_first_layer());
+        if base == 1 && model.n_layers() < 3 {
+            return Err(NgmnnError::config(
+                "preset",
+                config.preset,
+                "broad needs at least two hidden layers: a wide random one and a learned one \
+                 (e.g. hidden [1024, 64]); use preset paper for a single learned hidden layer",
+            ));
+        }
         let mut fit = Self {
             decision: config.decision_options(),
             config,
@@ -381,7 +395,8 @@ impl ClosedFormFit {
             rows,
             valid,
             counts,
-            layer1: None,
+            base,
+            base_system: None,
             hidden_moments: Vec::new(),
             next_losses: None,
             params,
@@ -390,27 +405,63 @@ impl ClosedFormFit {
             passes: 0,
             epoch: 0,
         };
-        // Pass 0: layer 1's moments (once per fit) and the first epoch's statistics.
+        if base == 1 {
+            fit.scale_random_layer()?;
+        }
+        // Pass 0: the lowest learned layer's moments (once per fit) and the first epoch's
+        // statistics.
         let mut forwarded = fit.forward_pass(true)?;
         if fit.counts.is_empty() {
             fit.counts = fit.rows.counts(model.n_classes())?;
             let n = fit.counts.iter().sum();
             check_classes(&fit.counts, n, None)?;
         }
-        let layer1 = forwarded.moments.remove(0);
-        let system = RidgeSystem::from_moments(&layer1, fit.config.gamma, &device, dtype)?;
-        fit.layer1 = Some((layer1, system));
+        if base < fit.params.len() - 1 {
+            let first = forwarded.moments.remove(0);
+            let system = RidgeSystem::from_moments(&first, fit.config.gamma, &device, dtype)?;
+            fit.base_system = Some((first, system));
+        }
         fit.hidden_moments = forwarded.moments;
         fit.next_losses = Some(forwarded.losses);
         Ok(fit)
     }
 
+    /// Scale the frozen random first layer to the data (one pass over the inputs for the
+    /// moments of their random projections; [`scale_random_layer`]).
+    fn scale_random_layer(&mut self) -> Result<()> {
+        let directions = self.params[0].w.clone();
+        let kernel = |_: &BatchView<'_>, x: &Tensor<2>| {
+            ColumnMoments::of_batch(&x.clone().matmul(directions.clone().to_device(&x.device())))
+        };
+        let merge = |a: ColumnMoments, b: ColumnMoments| a.merge(b);
+        let moments = self
+            .rows
+            .top_pass(&[], self.activation, &kernel, &merge)?
+            .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
+        self.passes += 1;
+        let (r, u) = &self.host[0];
+        let bound = 1.0 / (r.ncols() as f64).sqrt();
+        let u: Vec<f64> = u.iter().map(|v| v / bound).collect();
+        let how = RandomScale {
+            scale: self.config.random_scale,
+            offset: self.config.random_offset,
+        };
+        let (w, b) = scale_random_layer(r, &u, &moments, how);
+        self.params[0] = LayerParams {
+            w: from_host(&w, &self.device, self.dtype),
+            b: from_host_vec(&b, &self.device, self.dtype),
+        };
+        self.host[0] = (w, b);
+        Ok(())
+    }
+
     /// A forward pass with the current parameters: correct predictions, the moments of
-    /// `[H_l | Y]` for `l = 1 .. L-2` (from `l = 0` with `with_input`), the decision layer's
-    /// losses at its current parameters; the resident rows keep `H_{L-1}`.
+    /// `[H_l | Y]` for the learned layers' inputs `l = base+1 .. L-2` (from `l = base` with
+    /// `with_input`), the decision layer's losses at its current parameters; the resident
+    /// rows keep `H_{L-1}`.
     fn forward_pass(&mut self, with_input: bool) -> Result<Forwarded> {
         let top = self.params.len() - 1;
-        let first = usize::from(!with_input);
+        let first = self.base + usize::from(!with_input);
         let decision = &self.params[top];
         let device = self.device.clone();
         let kernel = |batch: &BatchView<'_>, acts: &Activations| -> Result<Partial> {
@@ -491,7 +542,7 @@ impl ClosedFormFit {
         let c = self.counts.len();
         let n: usize = self.counts.iter().sum();
         let mut latent = Mat::<f64>::identity(c, c); // Y's rows: class k -> e_k
-        for l in (0..top).rev() {
+        for l in (self.base..top).rev() {
             let (w, b) = &self.host[l + 1];
             let (next, count) = class_backward_step(
                 &latent,
@@ -504,11 +555,11 @@ impl ClosedFormFit {
             );
             latent = next;
             saturated[l] = count / (n * latent.ncols()) as f64;
-            let solution = if l == 0 {
-                let (m, system) = self.layer1.as_ref().expect("set by the setup pass");
+            let solution = if l == self.base {
+                let (m, system) = self.base_system.as_ref().expect("set by the setup pass");
                 system.solve_class_targets(m, &latent, &device, dtype)?
             } else {
-                let m = &self.hidden_moments[l - 1];
+                let m = &self.hidden_moments[l - self.base - 1];
                 RidgeSystem::from_moments(m, self.config.gamma, &device, dtype)?
                     .solve_class_targets(m, &latent, &device, dtype)?
             };

@@ -12,18 +12,27 @@ use crate::solve::{AlphaIndex, DecisionOptions, TargetMap};
 
 use super::ClosedForm;
 
-/// Reference behaviour or the corrected variant.
+/// What the trainer does: the reference's behaviour, the reference with its quirks fixed, or
+/// the default mode beyond the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// The reference implementation's behaviour, quirks included (spec **[quirk]**s):
     /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
-    #[default]
     Paper,
     /// The quirks fixed: textbook `fs[K]` (Nie et al.), the freshly updated bias inside the
     /// decision-layer loop, `lambda` held after the first round and rounds that would raise the
     /// objective rejected, so that the loop is a descent method.
     Corrected,
+    /// Beyond the paper (the default): the first hidden layer is a frozen layer of random units
+    /// scaled to the data ([`crate::solve::random_features`]; random-vector functional-link /
+    /// extreme-learning-machine features), the layers above are learned as in the paper
+    /// (decision layer as in `paper`). Every hidden target of the paper has rank `<= c`, so a
+    /// learned first layer keeps at most `c` directions of the data; the random layer keeps
+    /// `min(n, width)`. Needs at least two hidden layers: a wide random one and a learned one
+    /// (e.g. `[1024, 64]`).
+    #[default]
+    Broad,
 }
 
 impl Preset {
@@ -32,6 +41,7 @@ impl Preset {
         match self {
             Preset::Paper => "paper",
             Preset::Corrected => "corrected",
+            Preset::Broad => "broad",
         }
     }
 }
@@ -49,16 +59,19 @@ impl FromStr for Preset {
         match s.trim().to_ascii_lowercase().as_str() {
             "paper" => Ok(Preset::Paper),
             "corrected" => Ok(Preset::Corrected),
+            "broad" => Ok(Preset::Broad),
             _ => Err(NgmnnError::config(
                 "preset",
                 s,
-                "expected paper or corrected",
+                "expected broad, paper or corrected",
             )),
         }
     }
 }
 
-/// Hyper-parameters of the closed-form trainer. Defaults are the reference's (spec §5).
+/// Hyper-parameters of the closed-form trainer. The numbers default to the reference's (spec
+/// §5); the preset defaults to [`Preset::Broad`] (beyond the paper). [`ClosedFormConfig::paper`]
+/// is the reference's behaviour.
 ///
 /// # Example
 /// ```
@@ -84,11 +97,13 @@ pub struct ClosedFormConfig {
     /// Decision-layer stopping tolerance on the objective's change.
     #[config(default = 1e-2)]
     pub tolerance: f64,
-    /// Clip of the backward targets' softmax into `[clip, 1 - clip]`.
+    /// Bound of the backward targets (spec §2): the softmax map replaces values at 0 or 1 by
+    /// `clip` / `1 - clip` (the reference's repair; smaller values are kept); the min-max map
+    /// spreads each column over `[clip, 1 - clip]`.
     #[config(default = 1e-4)]
     pub clip: f64,
     /// `paper` (reference, quirks included) or `corrected`.
-    #[config(default = "Preset::Paper")]
+    #[config(default = "Preset::Broad")]
     pub preset: Preset,
     /// How backward pre-images are mapped into the activation's range (spec §2): `softmax`
     /// (reference) or `minmax` (works at any n).
@@ -102,6 +117,13 @@ pub struct ClosedFormConfig {
     /// which keeps CPU temporaries small; a GPU may prefer whole shards (a large value).
     #[config(default = "None")]
     pub chunk_rows: Option<usize>,
+    /// `broad` preset: standard deviation of each unit's pre-activation on the training
+    /// data.
+    #[config(default = 2.0)]
+    pub random_scale: f64,
+    /// `broad` preset: spread of the units' mean pre-activations.
+    #[config(default = 1.0)]
+    pub random_offset: f64,
     /// Early stopping: with validation data, stop once its accuracy has not improved for this
     /// many epochs and return the best epoch's model (spec §4: select by validation data).
     /// `None`: run all `epochs` and return the last model.
@@ -151,6 +173,20 @@ impl ClosedFormConfig {
                 "must be finite and >= 0",
             ));
         }
+        if !finite_pos(self.random_scale) {
+            return Err(NgmnnError::config(
+                "random_scale",
+                self.random_scale,
+                "must be finite and > 0",
+            ));
+        }
+        if !(self.random_offset.is_finite() && self.random_offset >= 0.0) {
+            return Err(NgmnnError::config(
+                "random_offset",
+                self.random_offset,
+                "must be finite and >= 0",
+            ));
+        }
         if self.patience == Some(0) {
             return Err(NgmnnError::config("patience", 0, "must be at least 1"));
         }
@@ -176,6 +212,17 @@ impl ClosedFormConfig {
         Ok(ClosedForm::new(self.clone()))
     }
 
+    /// The reference's behaviour (spec §1-§5), quirks included: `new()` with the `paper`
+    /// preset.
+    pub fn paper() -> Self {
+        Self::new().with_preset(Preset::Paper)
+    }
+
+    /// Whether the first hidden layer is frozen random units (the `broad` preset).
+    pub fn random_first_layer(&self) -> bool {
+        self.preset == Preset::Broad
+    }
+
     /// The decision-layer solver's options under this config.
     pub fn decision_options(&self) -> DecisionOptions {
         DecisionOptions {
@@ -184,7 +231,7 @@ impl ClosedFormConfig {
             max_iterations: self.decision_iterations,
             tolerance: self.tolerance,
             alpha_index: match self.preset {
-                Preset::Paper => AlphaIndex::Paper,
+                Preset::Paper | Preset::Broad => AlphaIndex::Paper,
                 Preset::Corrected => AlphaIndex::Textbook,
             },
             fresh_bias: self.preset == Preset::Corrected,

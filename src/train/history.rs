@@ -15,9 +15,10 @@ pub struct EpochRecord {
     pub decision_objectives: Vec<f64>,
     /// Ridge objective of each hidden layer, bottom to top (spec §1).
     pub ridge_objectives: Vec<f64>,
-    /// Fraction of each hidden layer's backward targets that sat at the clip bounds
-    /// (`clip` or `1 - clip`), bottom to top (spec §2). Near 1 the targets carry no
-    /// information (e.g. the column softmax at large n).
+    /// Fraction of each hidden layer's backward targets that sat at a bound the target map
+    /// imposed (softmax: values the reference's repair replaced; min-max: `clip` or
+    /// `1 - clip`), bottom to top (spec §2). Near 1 the targets carry no
+    /// information.
     #[serde(default)]
     pub saturated_targets: Vec<f64>,
     /// Passes over the training rows the epoch made (decision-layer rounds and the forward

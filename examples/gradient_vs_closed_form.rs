@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             GradientConfig::new().with_optimizer(OptimizerKind::Sgd),
             GradientConfig::new().with_optimizer(OptimizerKind::Adam),
         ],
+        refine: Vec::new(),
         target: None,
     };
     let comparison = compare(

@@ -27,6 +27,10 @@ pub struct CompareConfig {
     pub closed_form: Option<ClosedFormConfig>,
     /// The gradient baselines, one run each.
     pub gradient: Vec<GradientConfig>,
+    /// Gradient trainers started from the closed-form solution (`closed-form + adam`): their
+    /// curves continue the closed-form curve, so their seconds count from the start of the
+    /// closed-form fit. Needs `closed_form`.
+    pub refine: Vec<GradientConfig>,
     /// Target test accuracy; `None`: the closed-form trainer's final accuracy (or, without
     /// it, the first trainer's).
     pub target: Option<f64>,
@@ -103,6 +107,13 @@ pub fn compare(
     config: &CompareConfig,
     mut on_run: impl FnMut(&TrainerRun),
 ) -> Result<Comparison> {
+    if config.closed_form.is_none() && !config.refine.is_empty() {
+        return Err(NgmnnError::config(
+            "trainers",
+            "closed-form + gradient",
+            "starting a gradient trainer from the closed form needs the closed-form trainer",
+        ));
+    }
     if config.closed_form.is_none() && config.gradient.is_empty() {
         return Err(NgmnnError::config(
             "trainers",
@@ -116,16 +127,22 @@ pub fn compare(
         let (fitted, history) = trainer.fit(model.init(device)?, train, Some(test))?;
         let curve = closed_form_curve(&history);
         let name = format!("closed-form ({})", cf.preset);
-        let run = finish(name, backend, curve, &fitted, test)?;
+        let run = finish(name.clone(), backend, curve.clone(), &fitted, test)?;
         on_run(&run);
         runs.push(run);
+        for g in &config.refine {
+            let (refined, more) = g.init()?.fit(fitted.clone(), train, Some(test))?;
+            let name = format!("{name} + {}", gradient_name(g));
+            let run = finish(name, backend, continued(&curve, &more), &refined, test)?;
+            on_run(&run);
+            runs.push(run);
+        }
     }
     for g in &config.gradient {
         let trainer = g.init()?;
         let (fitted, history) = trainer.fit(model.init(device)?, train, Some(test))?;
         let curve = gradient_curve(&history);
-        let name = format!("{} (lr {}, batch {})", g.optimizer, g.lr(), g.batch_size);
-        let run = finish(name, backend, curve, &fitted, test)?;
+        let run = finish(gradient_name(g), backend, curve, &fitted, test)?;
         on_run(&run);
         runs.push(run);
     }
@@ -150,6 +167,24 @@ pub fn compare(
         target_source,
         runs,
     })
+}
+
+fn gradient_name(g: &GradientConfig) -> String {
+    format!("{} (lr {}, batch {})", g.optimizer, g.lr(), g.batch_size)
+}
+
+/// The closed-form curve followed by a gradient trainer's curve that started from its
+/// solution: epochs and seconds continue from the closed form's last point.
+fn continued(closed_form: &[CurvePoint], more: &GradientHistory) -> Vec<CurvePoint> {
+    let (epochs, seconds) = closed_form
+        .last()
+        .map_or((0, 0.0), |p| (p.epoch, p.seconds));
+    let tail = gradient_curve(more).into_iter().map(|p| CurvePoint {
+        epoch: epochs + p.epoch,
+        seconds: seconds + p.seconds,
+        test_acc: p.test_acc,
+    });
+    closed_form.iter().copied().chain(tail).collect()
 }
 
 fn closed_form_curve(history: &History) -> Vec<CurvePoint> {

@@ -282,3 +282,48 @@ fn streamed_training_from_a_csv_file_matches_the_in_memory_run() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+/// A warning when most backward targets sit at the target map's bounds: min-max targets on two
+/// classes put every target at a bound (each column holds two values, its minimum and maximum).
+#[test]
+fn saturated_backward_targets_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("two.csv");
+    let mut text = String::new();
+    for i in 0..200 {
+        let c = i % 2;
+        let (a, b) = ((i * 7 % 13) as f64 / 13.0, (i * 5 % 11) as f64 / 11.0);
+        text += &format!("{},{},{c}\n", a + c as f64, b - c as f64);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let run = |targets: &str| {
+        let out = ngmnn(&[
+            "train",
+            "--data",
+            csv.to_str().unwrap(),
+            "--preset",
+            "paper",
+            "--hidden",
+            "8,4",
+            "--targets",
+            targets,
+            "--epochs",
+            "2",
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let minmax = run("minmax");
+    assert_eq!(
+        minmax.matches("warning:").count(),
+        1,
+        "once per run: {minmax}"
+    );
+    assert!(minmax.contains("backward targets"), "{minmax}");
+    assert!(!run("softmax").contains("warning:"));
+}

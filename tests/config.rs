@@ -41,9 +41,9 @@ fn field_of(config: ClosedFormConfig) -> &'static str {
 fn trainer_rules() {
     let ok = ClosedFormConfig::paper();
     assert!(ok.check().is_ok());
-    assert_eq!(field_of(ok.clone().with_gamma(0.0)), "gamma");
-    assert_eq!(field_of(ok.clone().with_gamma(f64::NAN)), "gamma");
-    assert_eq!(field_of(ok.clone().with_gamma(-1.0)), "gamma");
+    assert_eq!(field_of(ok.clone().with_gamma(Some(0.0))), "gamma");
+    assert_eq!(field_of(ok.clone().with_gamma(Some(f64::NAN))), "gamma");
+    assert_eq!(field_of(ok.clone().with_gamma(Some(-1.0))), "gamma");
     assert_eq!(field_of(ok.clone().with_ratio(0.0)), "ratio");
     assert_eq!(field_of(ok.clone().with_ratio(1.5)), "ratio");
     assert_eq!(field_of(ok.clone().with_epochs(0)), "epochs");
@@ -78,8 +78,10 @@ fn enums_parse_and_reject_unknown_names() {
 
 #[test]
 fn config_roundtrips_through_json() {
-    let config = ClosedFormConfig::paper().with_gamma(0.5).with_epochs(7);
+    let config = ClosedFormConfig::paper()
+        .with_gamma(Some(0.5))
+        .with_epochs(7);
     let json = serde_json::to_string(&config).unwrap();
     let back: ClosedFormConfig = serde_json::from_str(&json).unwrap();
-    assert_eq!((back.gamma, back.epochs), (0.5, 7));
+    assert_eq!((back.gamma, back.epochs), (Some(0.5), 7));
 }

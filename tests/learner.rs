@@ -301,6 +301,11 @@ fn compare_runs_every_trainer_on_the_same_model() {
                 .with_optimizer(OptimizerKind::Adam)
                 .with_epochs(2),
         ],
+        refine: vec![
+            GradientConfig::new()
+                .with_optimizer(OptimizerKind::Adam)
+                .with_epochs(2),
+        ],
         target: None,
     };
     let mut seen = 0;
@@ -314,10 +319,15 @@ fn compare_runs_every_trainer_on_the_same_model() {
         |_| seen += 1,
     )
     .unwrap();
-    assert_eq!(seen, 3);
-    assert_eq!(cmp.runs.len(), 3);
+    assert_eq!(seen, 4);
+    assert_eq!(cmp.runs.len(), 4);
     let cf = &cmp.runs[0];
     assert!(cf.trainer.starts_with("closed-form"));
+    // closed-form + adam: the closed-form curve, then two Adam epochs counted on from it.
+    let refined = &cmp.runs[1];
+    assert!(refined.trainer.starts_with("closed-form") && refined.trainer.contains("adam"));
+    assert_eq!(refined.curve.len(), cf.curve.len() + 2);
+    assert_eq!(refined.curve[..cf.curve.len()], cf.curve[..]);
     assert_eq!(cmp.target, cf.final_acc);
     // The closed form reaches its own final accuracy, by definition.
     assert!(cf.time_to_target.is_some() && cf.epochs_to_target.is_some());
@@ -335,8 +345,8 @@ fn compare_runs_every_trainer_on_the_same_model() {
     let table = cmp.markdown();
     assert_eq!(
         table.matches("\n| ").count(),
-        4,
-        "header + 3 rows:\n{table}"
+        5,
+        "header + 4 rows:\n{table}"
     );
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("cmp.svg");

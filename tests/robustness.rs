@@ -35,7 +35,7 @@ fn near_singular_grams_give_finite_weights_or_a_typed_error() {
             let model = NgmnnConfig::new(40, vec![8], 3).init(&device).unwrap();
             let trainer = ClosedFormConfig::paper()
                 .with_epochs(3)
-                .with_gamma(gamma)
+                .with_gamma(Some(gamma))
                 .with_precision(precision)
                 .init()
                 .unwrap();

@@ -22,13 +22,21 @@ enum Trainer {
     Sgd,
     /// Adam (cross-entropy, Burn autodiff).
     Adam,
+    /// SGD started from the closed-form solution (seconds count from the closed-form start).
+    #[value(name = "closed-form+sgd")]
+    ClosedFormSgd,
+    /// Adam started from the closed-form solution (seconds count from the closed-form start).
+    #[value(name = "closed-form+adam")]
+    ClosedFormAdam,
 }
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
     run: RunArgs,
-    /// Trainers to run, comma-separated.
+    /// Trainers to run, comma-separated: closed-form, sgd, adam, closed-form+sgd,
+    /// closed-form+adam (the last two start from the closed-form solution and run
+    /// --gradient-epochs more epochs).
     #[arg(
         long,
         value_enum,
@@ -80,13 +88,20 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         .with_activation(run.activation)
         .with_seed(run.seed);
     model.check()?;
-    let closed_form = args.trainers.contains(&Trainer::ClosedForm).then(|| {
+    let image_shape = run.image_shape(train.image_shape())?;
+    let refine_sgd = args.trainers.contains(&Trainer::ClosedFormSgd);
+    let refine_adam = args.trainers.contains(&Trainer::ClosedFormAdam);
+    let wants_closed_form =
+        args.trainers.contains(&Trainer::ClosedForm) || refine_sgd || refine_adam;
+    let closed_form = wants_closed_form.then(|| {
         ClosedFormConfig::new()
             .with_epochs(args.epochs)
             .with_gamma(run.gamma)
             .with_preset(run.preset)
             .with_targets(run.targets)
             .with_random_scale(run.random_scale)
+            .with_random_offset(run.random_offset)
+            .with_image_shape(image_shape)
             .with_precision(run.precision)
     });
     let gradient = |optimizer, lr| {
@@ -104,9 +119,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     if args.trainers.contains(&Trainer::Adam) {
         gradients.push(gradient(OptimizerKind::Adam, args.adam_lr));
     }
+    let mut refine = Vec::new();
+    if refine_sgd {
+        refine.push(gradient(OptimizerKind::Sgd, args.sgd_lr));
+    }
+    if refine_adam {
+        refine.push(gradient(OptimizerKind::Adam, args.adam_lr));
+    }
     let config = CompareConfig {
         closed_form,
         gradient: gradients,
+        refine,
         target: args.target,
     };
     let backend = run.backend.backend.to_string();

@@ -50,7 +50,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     let config = NgmnnConfig::new(d, run.hidden_widths(), classes.len())
         .with_activation(run.activation)
         .with_seed(run.seed);
-    let trainer = trainer_config(run, epochs)?;
+    let trainer = trainer_config(run, epochs, None)?;
     let model = config.init(&device)?;
     if chatty {
         println!(

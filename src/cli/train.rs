@@ -25,13 +25,39 @@ fn default_random_scale() -> f64 {
     2.0
 }
 
+fn default_random_offset() -> f64 {
+    2.0
+}
+
+fn default_image_shape() -> String {
+    "auto".into()
+}
+
 impl RunArgs {
+    /// The image shape the trainer uses (`--image-shape`): `auto` takes `declared`, the
+    /// shape the data's file declares.
+    pub fn image_shape(&self, declared: Option<[usize; 2]>) -> anyhow::Result<Option<[usize; 2]>> {
+        match self.image_shape.trim() {
+            "auto" => Ok(declared),
+            "none" => Ok(None),
+            text => {
+                let parsed = text
+                    .split_once(['x', 'X'])
+                    .and_then(|(h, w)| Some([h.trim().parse().ok()?, w.trim().parse().ok()?]))
+                    .filter(|[h, w]: &[usize; 2]| *h > 0 && *w > 0);
+                parsed.map(Some).ok_or_else(|| {
+                    anyhow::anyhow!("--image-shape {text}: expected auto, none or HxW (e.g. 28x28)")
+                })
+            }
+        }
+    }
+
     /// The hidden widths: as given, or the preset's default (broad: a wide random layer and a
     /// learned one; paper / corrected: the reference's single layer of 64).
     pub fn hidden_widths(&self) -> Vec<usize> {
         match (self.hidden.is_empty(), self.preset) {
             (false, _) => self.hidden.clone(),
-            (true, Preset::Broad) => vec![1024, 64],
+            (true, Preset::Broad) => vec![2048, 64],
             (true, _) => vec![64],
         }
     }
@@ -53,12 +79,13 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.3)]
     pub test_fraction: f64,
     /// Hidden layer widths, comma-separated (the last must be >= the number of classes).
-    /// Default: 1024,64 for the broad preset (random, learned), 64 for paper and corrected.
+    /// Default: 2048,64 for the broad preset (random, learned), 64 for paper and corrected.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
-    /// Ridge parameter gamma.
-    #[arg(long, default_value_t = 0.3)]
-    pub gamma: f64,
+    /// Ridge parameter gamma (default: the preset's, 0.03 for broad, 0.3 for paper and
+    /// corrected).
+    #[arg(long)]
+    pub gamma: Option<f64>,
     /// broad (default: a frozen random first layer scaled to the data, the layers above learned
     /// in closed form; beyond the paper), paper (the reference's behaviour, quirks included) or
     /// corrected (paper with its quirks fixed).
@@ -67,10 +94,21 @@ pub struct RunArgs {
     /// Backward-target map: softmax (reference; degenerates for n > ~10^4) or minmax.
     #[arg(long, default_value = "softmax")]
     pub targets: TargetMap,
+    /// Broad preset: the inputs are images of this shape (HxW, e.g. 28x28), so each random
+    /// unit sees a random rectangle of pixels; `auto` (default): the shape IDX image files
+    /// declare (none for CSV / .mat data); `none`: every unit sees every feature.
+    #[arg(long, default_value = "auto")]
+    #[serde(default = "default_image_shape")]
+    pub image_shape: String,
     /// Broad preset: standard deviation of each random unit's pre-activation on the data.
     #[arg(long, default_value_t = 2.0)]
     #[serde(default = "default_random_scale")]
     pub random_scale: f64,
+    /// Broad preset: spread of the random units' mean pre-activations (each unit's mean is
+    /// drawn in (-S, S)).
+    #[arg(long, default_value_t = 2.0)]
+    #[serde(default = "default_random_offset")]
+    pub random_offset: f64,
     /// Hidden activation: sigmoid or tanh.
     #[arg(long, default_value = "sigmoid")]
     pub activation: Activation,
@@ -160,7 +198,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let config = NgmnnConfig::new(train.d(), run.hidden_widths(), train.n_classes())
         .with_activation(run.activation)
         .with_seed(run.seed);
-    let trainer = trainer_config(&run, epochs)?;
+    let trainer = trainer_config(&run, epochs, train.image_shape())?;
     let (model, mut history) = match (&resumed, &args.resume) {
         (Some(ckpt), Some(dir)) => {
             let (_, model) = SavedModel::load(dir, &device)?;
@@ -266,6 +304,7 @@ pub(super) fn run_epochs(
         });
     }
     let mut interrupted = false;
+    let mut warned = false;
     while history.epochs.len() < epochs {
         if interrupt::requested() {
             interrupted = true;
@@ -275,6 +314,19 @@ pub(super) fn run_epochs(
         if chatty {
             bar.suspend(|| println!("{}", row(&record)));
         }
+        if let Some(share) = saturation_warning(&record)
+            && !warned
+        {
+            warned = true;
+            bar.suspend(|| {
+                eprintln!(
+                    "warning: {:.0}% of a hidden layer's backward targets sit at the target map's \
+                     bounds: that layer learns little (try --targets softmax or minmax, or the \
+                     broad preset)",
+                    share * 100.0
+                )
+            });
+        }
         bar.inc(1);
         history.epochs.push(record);
         model = fit.write_into(model)?;
@@ -282,6 +334,19 @@ pub(super) fn run_epochs(
     }
     bar.finish_and_clear();
     Ok((model, interrupted))
+}
+
+/// The largest share of a hidden layer's backward targets at the target map's bounds, when
+/// it is most of them (over one half).
+fn saturation_warning(record: &EpochRecord) -> Option<f64> {
+    record
+        .saturated_targets
+        .iter()
+        .copied()
+        .fold(None, |acc: Option<f64>, s| {
+            Some(acc.map_or(s, |a| a.max(s)))
+        })
+        .filter(|&s| s > 0.5)
 }
 
 /// Print the summary (or the JSON report with `--json`), write `--report` and `--plot`.
@@ -314,13 +379,19 @@ pub(super) fn output(
 }
 
 /// The closed-form trainer's configuration of a run.
-pub(super) fn trainer_config(run: &RunArgs, epochs: usize) -> anyhow::Result<ClosedFormConfig> {
+pub(super) fn trainer_config(
+    run: &RunArgs,
+    epochs: usize,
+    declared_image: Option<[usize; 2]>,
+) -> anyhow::Result<ClosedFormConfig> {
     let trainer = ClosedFormConfig::new()
         .with_epochs(epochs)
         .with_gamma(run.gamma)
         .with_preset(run.preset)
         .with_targets(run.targets)
         .with_random_scale(run.random_scale)
+        .with_random_offset(run.random_offset)
+        .with_image_shape(run.image_shape(declared_image)?)
         .with_precision(run.precision);
     trainer.check()?;
     Ok(trainer)

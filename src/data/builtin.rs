@@ -19,7 +19,9 @@ static DIGITS_CSV_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
 pub fn digits() -> Dataset {
     let csv =
         gunzip(DIGITS_CSV_GZ, Path::new("digits.csv.gz")).expect("embedded data is valid gzip");
-    parse_csv(&csv, "digits", &CsvOptions::default()).expect("embedded data is valid CSV")
+    parse_csv(&csv, "digits", &CsvOptions::default())
+        .and_then(|d| d.with_image_shape(8, 8))
+        .expect("embedded data is valid CSV of 8x8 images")
 }
 
 #[cfg(test)]

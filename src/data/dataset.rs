@@ -21,6 +21,8 @@ pub struct Dataset {
     y: Vec<usize>,
     d: usize,
     classes: Vec<String>,
+    /// Height x width when the features are the pixels of an image (row-major).
+    image_shape: Option<[usize; 2]>,
 }
 
 impl Dataset {
@@ -71,6 +73,7 @@ impl Dataset {
             y,
             d,
             classes,
+            image_shape: None,
         })
     }
 
@@ -93,6 +96,30 @@ impl Dataset {
             .collect();
         let y = labels.iter().map(|l| index[l.as_str()]).collect();
         Self::new(name, x, y, d, classes)
+    }
+
+    /// The same data, declared as images of `height x width` pixels (row-major; IDX image
+    /// files set it). The `broad` preset then gives its random units local receptive fields.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidData`] if `height * width` is not the number of features.
+    pub fn with_image_shape(mut self, height: usize, width: usize) -> Result<Self> {
+        if height.checked_mul(width) != Some(self.d) {
+            return Err(NgmnnError::data(
+                Some(&self.name),
+                format!(
+                    "image shape {height}x{width} does not match {} features",
+                    self.d
+                ),
+            ));
+        }
+        self.image_shape = Some([height, width]);
+        Ok(self)
+    }
+
+    /// Height x width when the features are an image's pixels ([`Dataset::with_image_shape`]).
+    pub fn image_shape(&self) -> Option<[usize; 2]> {
+        self.image_shape
     }
 
     /// The dataset's name (file name or `builtin`).
@@ -156,6 +183,7 @@ impl Dataset {
             y: indices.iter().map(|&i| self.y[i]).collect(),
             d: self.d,
             classes: self.classes.clone(),
+            image_shape: self.image_shape,
         }
     }
 
@@ -240,6 +268,7 @@ impl Dataset {
             y: self.y.iter().map(|&l| map[l]).collect(),
             d: self.d,
             classes: classes.to_vec(),
+            image_shape: self.image_shape,
         })
     }
 

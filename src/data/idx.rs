@@ -173,7 +173,11 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
     let name = images
         .file_name()
         .map_or_else(|| "idx".into(), |s| s.to_string_lossy().into_owned());
-    Dataset::from_labels(name, img.data, &names, d.max(1))
+    let data = Dataset::from_labels(name, img.data, &names, d.max(1))?;
+    match img.dims[..] {
+        [_, h, w] if h > 0 && w > 0 => data.with_image_shape(h, w),
+        _ => Ok(data),
+    }
 }
 
 /// Load a directory with the four standard MNIST files (gzipped or not): `(train, test)`.

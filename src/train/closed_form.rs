@@ -42,7 +42,7 @@ use crate::solve::decision_layer::zero_weights;
 use crate::solve::{
     ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile, RandomScale,
     RidgeSystem, batch_losses, batch_moments, class_backward_step, decision_layer_passes,
-    scale_random_layer,
+    mask_receptive_fields, scale_random_layer,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
@@ -418,7 +418,7 @@ impl ClosedFormFit {
         }
         if base < fit.params.len() - 1 {
             let first = forwarded.moments.remove(0);
-            let system = RidgeSystem::from_moments(&first, fit.config.gamma, &device, dtype)?;
+            let system = RidgeSystem::from_moments(&first, fit.config.gamma(), &device, dtype)?;
             fit.base_system = Some((first, system));
         }
         fit.hidden_moments = forwarded.moments;
@@ -429,6 +429,21 @@ impl ClosedFormFit {
     /// Scale the frozen random first layer to the data (one pass over the inputs for the
     /// moments of their random projections; [`scale_random_layer`]).
     fn scale_random_layer(&mut self) -> Result<()> {
+        if let Some(shape) = self.config.image_shape {
+            let d = self.host[0].0.nrows();
+            if shape[0].checked_mul(shape[1]) != Some(d) {
+                return Err(NgmnnError::config(
+                    "image_shape",
+                    format!("{}x{} for {d} input features", shape[0], shape[1]),
+                    "height x width must be the number of input features",
+                ));
+            }
+            // Seeded by the layer's initial weights, so the rectangles follow the model's seed.
+            let (r, u) = &mut self.host[0];
+            let seed = r[(0, 0)].to_bits() ^ u[0].to_bits().rotate_left(17);
+            mask_receptive_fields(r, shape, seed);
+            self.params[0].w = from_host(r, &self.device, self.dtype);
+        }
         let directions = self.params[0].w.clone();
         let kernel = |_: &BatchView<'_>, x: &Tensor<2>| {
             ColumnMoments::of_batch(&x.clone().matmul(directions.clone().to_device(&x.device())))
@@ -560,7 +575,7 @@ impl ClosedFormFit {
                 system.solve_class_targets(m, &latent, &device, dtype)?
             } else {
                 let m = &self.hidden_moments[l - self.base - 1];
-                RidgeSystem::from_moments(m, self.config.gamma, &device, dtype)?
+                RidgeSystem::from_moments(m, self.config.gamma(), &device, dtype)?
                     .solve_class_targets(m, &latent, &device, dtype)?
             };
             self.params[l] = solution.params;

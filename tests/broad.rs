@@ -83,6 +83,7 @@ fn broad_streamed_sharded_and_chunked_fits_equal_the_in_memory_fit() {
 
 #[test]
 fn broad_random_layer_is_scaled_to_the_data_and_stays_frozen() {
+    // The library takes the image shape from the config only: none here.
     let device = device();
     let train = digits();
     let model = NgmnnConfig::new(64, vec![128, 32], 10)
@@ -105,13 +106,31 @@ fn broad_random_layer_is_scaled_to_the_data_and_stays_frozen() {
         max_diff(&host(p1.w.clone()), &host(p3.w.clone())) == 0.0,
         "frozen"
     );
-    // Same directions as the initialisation, rescaled per unit.
+    // Tabular data (no image shape): the initial directions with every feature divided by
+    // its standard deviation, then rescaled per unit; constant features get zero weights.
     let (w0, w) = (host(model.layer_params()[0].w.clone()), host(p1.w.clone()));
+    let (n, d) = (train.n(), train.d());
+    let sd: Vec<f64> = (0..d)
+        .map(|i| {
+            let col = (0..n).map(|r| f64::from(train.features()[r * d + i]));
+            let mean = col.clone().sum::<f64>() / n as f64;
+            (col.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
+        })
+        .collect();
+    let anchor = (0..d).max_by(|&a, &b| sd[a].total_cmp(&sd[b])).unwrap();
     for j in 0..w.ncols() {
-        let ratio = w[(0, j)] / w0[(0, j)];
-        for i in 0..w.nrows() {
+        let ratio = w[(anchor, j)] * sd[anchor] / w0[(anchor, j)];
+        for i in 0..d {
+            let want = if sd[i] > 1e-6 * sd[anchor] {
+                ratio * w0[(i, j)] / sd[i]
+            } else {
+                0.0
+            };
             // The module stores f32 parameters: equal up to f32 rounding.
-            assert!((w[(i, j)] - ratio * w0[(i, j)]).abs() <= 1e-6 * w[(i, j)].abs().max(1e-9));
+            assert!(
+                (w[(i, j)] - want).abs() <= 1e-5 * want.abs().max(1e-6),
+                "{i} {j}"
+            );
         }
     }
     // Every unit's pre-activation on the training data has standard deviation `random_scale`
@@ -133,6 +152,66 @@ fn broad_random_layer_is_scaled_to_the_data_and_stays_frozen() {
             "unit {j}: mean {mean}"
         );
     }
+}
+
+#[test]
+fn broad_random_units_see_rectangles_of_an_image() {
+    let device = device();
+    let train = digits();
+    assert_eq!(train.image_shape(), Some([8, 8]));
+    let model = NgmnnConfig::new(64, vec![200, 32], 10)
+        .init(&device)
+        .unwrap();
+    let config = ClosedFormConfig::new()
+        .with_epochs(1)
+        .with_image_shape(train.image_shape());
+    let (fitted, _) = config.init().unwrap().fit(model, &train, None).unwrap();
+    let w = host(fitted.layer_params()[0].w.clone());
+    let mut smaller = 0;
+    for j in 0..w.ncols() {
+        let on: Vec<(usize, usize)> = (0..64)
+            .filter(|&i| w[(i, j)] != 0.0)
+            .map(|i| (i / 8, i % 8))
+            .collect();
+        assert!(!on.is_empty(), "unit {j} sees nothing");
+        let (r0, r1) = (
+            on.iter().map(|p| p.0).min().unwrap(),
+            on.iter().map(|p| p.0).max().unwrap(),
+        );
+        let (c0, c1) = (
+            on.iter().map(|p| p.1).min().unwrap(),
+            on.iter().map(|p| p.1).max().unwrap(),
+        );
+        // Inside the bounding box only pixels that never vary may be zero: a rectangle.
+        let area = (r1 - r0 + 1) * (c1 - c0 + 1);
+        assert!(r1 - r0 < 8 && c1 - c0 < 8 && on.len() <= area);
+        assert!(
+            (r1 - r0 + 1).max(c1 - c0 + 1) <= 5,
+            "sides at most 4h/7 = 5: unit {j}"
+        );
+        smaller += usize::from(area < 64);
+    }
+    assert_eq!(smaller, w.ncols());
+    // A shape that does not match the features is a typed error.
+    let model = NgmnnConfig::new(64, vec![32, 16], 10)
+        .init(&device)
+        .unwrap();
+    let err = ClosedFormConfig::new()
+        .with_image_shape(Some([7, 9]))
+        .init()
+        .unwrap()
+        .fit(model, &train, None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NgmnnError::InvalidConfig {
+                field: "image_shape",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -30,7 +30,9 @@ pub use decision_layer::{
     decision_layer_passes, decision_objective,
 };
 pub use moments::{Moments, MomentsProfile};
-pub use random_features::{ColumnMoments, RandomScale, mask_receptive_fields, scale_random_layer};
+pub use random_features::{
+    ColumnMoments, RandomScale, mask_receptive_fields, scale_random_layer, standardize_directions,
+};
 pub use ridge::{RidgeSolution, RidgeSystem, ridge};
 pub use slack::{slack, slack_targets};
 pub use stiefel::{stiefel_from_moments, stiefel_update};

@@ -91,6 +91,27 @@ impl ColumnMoments {
     }
 }
 
+/// Tabular inputs: divide row `i` of the random directions `r` (`[d, width]`) by feature `i`'s
+/// standard deviation on the training data (`m`: the features' column moments), so that every
+/// feature enters the random projections on the same footing whatever its unit (a feature in
+/// thousands would otherwise dominate every unit). A feature with no variance (standard
+/// deviation below `1e-6` of the largest) gets a zero row: it carries no information.
+///
+/// # Panics
+/// If `m` does not have one entry per row of `r` (a programming error).
+pub fn standardize_directions(r: &mut Mat<f64>, m: &ColumnMoments) {
+    assert_eq!(m.mean.len(), r.nrows());
+    let n = m.n.max(1.0);
+    let sd: Vec<f64> = m.m2.iter().map(|v| (v.max(0.0) / n).sqrt()).collect();
+    let floor = 1e-6 * sd.iter().cloned().fold(0.0, f64::max);
+    for (i, &s) in sd.iter().enumerate() {
+        let factor = if s > floor { 1.0 / s } else { 0.0 };
+        for j in 0..r.ncols() {
+            r[(i, j)] *= factor;
+        }
+    }
+}
+
 /// Local receptive fields for image inputs: zero every random direction outside a random
 /// rectangle of the `[height, width]` image (row-major pixels). The rectangles' sides are drawn
 /// uniformly in `[max(2, h/7), max(that, 4h/7)]` (4 to 16 pixels on 28 x 28 images), their

@@ -42,7 +42,7 @@ use crate::solve::decision_layer::zero_weights;
 use crate::solve::{
     ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile, RandomScale,
     RidgeSystem, batch_losses, batch_moments, class_backward_step, decision_layer_passes,
-    mask_receptive_fields, scale_random_layer,
+    mask_receptive_fields, scale_random_layer, standardize_directions,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
@@ -442,18 +442,13 @@ impl ClosedFormFit {
             let (r, u) = &mut self.host[0];
             let seed = r[(0, 0)].to_bits() ^ u[0].to_bits().rotate_left(17);
             mask_receptive_fields(r, shape, seed);
-            self.params[0].w = from_host(r, &self.device, self.dtype);
+        } else {
+            // Tabular features: in their own units, which may differ by orders of magnitude.
+            let features = self.input_moments(None)?;
+            standardize_directions(&mut self.host[0].0, &features);
         }
-        let directions = self.params[0].w.clone();
-        let kernel = |_: &BatchView<'_>, x: &Tensor<2>| {
-            ColumnMoments::of_batch(&x.clone().matmul(directions.clone().to_device(&x.device())))
-        };
-        let merge = |a: ColumnMoments, b: ColumnMoments| a.merge(b);
-        let moments = self
-            .rows
-            .top_pass(&[], self.activation, &kernel, &merge)?
-            .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
-        self.passes += 1;
+        let directions = from_host(&self.host[0].0, &self.device, self.dtype);
+        let moments = self.input_moments(Some(directions))?;
         let (r, u) = &self.host[0];
         let bound = 1.0 / (r.ncols() as f64).sqrt();
         let u: Vec<f64> = u.iter().map(|v| v / bound).collect();
@@ -468,6 +463,22 @@ impl ClosedFormFit {
         };
         self.host[0] = (w, b);
         Ok(())
+    }
+
+    /// One pass over the inputs: the column moments of `X` (`directions` `None`) or of the
+    /// projections `X R`.
+    fn input_moments(&mut self, directions: Option<Tensor<2>>) -> Result<ColumnMoments> {
+        let kernel = |_: &BatchView<'_>, x: &Tensor<2>| match &directions {
+            Some(r) => ColumnMoments::of_batch(&x.clone().matmul(r.clone().to_device(&x.device()))),
+            None => ColumnMoments::of_batch(x),
+        };
+        let merge = |a: ColumnMoments, b: ColumnMoments| a.merge(b);
+        let moments = self
+            .rows
+            .top_pass(&[], self.activation, &kernel, &merge)?
+            .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
+        self.passes += 1;
+        Ok(moments)
     }
 
     /// A forward pass with the current parameters: correct predictions, the moments of

@@ -29,7 +29,8 @@ fn scaled(data: &Dataset, n: usize) -> Result<Dataset, Box<dyn std::error::Error
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = common::Options::parse();
-    let dir = opts.text("data", "../shared/data/mnist");
+    let default_dir = common::mnist_dir();
+    let dir = opts.text("data", &default_dir);
     let list = |key: &str, default: &str| -> Result<Vec<usize>, std::num::ParseIntError> {
         opts.text(key, default).split(',').map(str::parse).collect()
     };

@@ -23,7 +23,8 @@ use ngmnn::{BackendKind, Precision};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = common::Options::parse();
     let header = opts.header;
-    let dir = opts.text("data", "../shared/data/mnist");
+    let default_dir = common::mnist_dir();
+    let dir = opts.text("data", &default_dir);
     let hidden: Vec<usize> = opts
         .text("hidden", "256")
         .split(',')
@@ -35,7 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = backend.device()?;
 
     let start = Instant::now();
-    let (all, test) = load_idx_dir(dir.as_ref())?;
+    let (all, test) = load_idx_dir(dir.as_ref()).map_err(|e| {
+        format!("{e} (this example needs the four MNIST IDX files in {dir}; pass --data DIR or set NGMNN_MNIST)")
+    })?;
     let test = test.ok_or("the MNIST directory has no t10k files")?;
     let (train, valid) = all.stratified_split(10_000.0 / all.n() as f64, 0)?;
     let load = start.elapsed().as_secs_f64();

@@ -177,7 +177,7 @@ fn mat_bad_files() {
         cli_fails(&["train", "--data", p.to_str().unwrap()], needle);
     }
     // The real att40 file cut in half.
-    let att = std::fs::read(common::shared_data("att40.mat")).unwrap();
+    let att = std::fs::read(common::crate_data("att40.mat")).unwrap();
     let p = write(dir.path(), "att_half.mat", &att[..att.len() / 2]);
     assert!(matches!(load_mat(&p), Err(NgmnnError::Parse { .. })));
 }

@@ -242,25 +242,29 @@ fn broad_default_reaches_the_digits_floor() {
 }
 
 /// A 12000-row MNIST slice (raw pixels, no scaling: the random layer scales itself) by the
-/// default config: far above chance (measured 0.879 on the first 5000 t10k images).
+/// default config with the image shape the IDX file declares: far above chance and above a
+/// linear model.
 #[test]
 fn broad_default_learns_mnist_beyond_a_linear_model() {
     let device = device();
-    let (all, test) = load_idx_dir(&shared_data("mnist")).unwrap();
+    let (all, test) = load_idx_dir(&crate_data("mnist-slice")).unwrap();
     let head = |d: &Dataset, n: usize| d.subset(&(0..n).collect::<Vec<_>>(), "mnist");
-    let (train, test) = (head(&all, 12000), head(&test.unwrap(), 5000));
+    let (train, test) = (head(&all, 12000), head(&test.unwrap(), 2000));
     let model = NgmnnConfig::new(784, vec![1024, 64], 10)
         .init(&device)
         .unwrap();
+    assert_eq!(train.image_shape(), Some([28, 28]));
     let trainer = ClosedFormConfig::new()
         .with_epochs(3)
         .with_precision(Precision::F32)
+        .with_image_shape(train.image_shape())
         .init()
         .unwrap();
     let (model, history) = trainer.fit(model, &train, Some(&test)).unwrap();
     let best = history.best_valid().unwrap().valid_acc.unwrap();
     println!("mnist 12000 broad [1024, 64]: best test acc {best}");
-    assert!(best >= 0.86, "{best}");
+    // A linear model reaches about 0.85 at this size; the paper preset [64, 32] about 0.78.
+    assert!(best >= 0.90, "{best}");
     // The returned module predicts what the fit measured.
     let pred = model.predict(test.features_tensor(&device, DType::F32));
     let labels = Tensor::<1, burn::tensor::Int>::from_data(

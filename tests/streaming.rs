@@ -447,7 +447,7 @@ fn idx_stream_reads_what_the_loader_reads_and_rejects_truncation() {
 
 #[test]
 fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
-    let images = shared_data("mnist/train-images.idx3-ubyte.gz");
+    let images = crate_data("mnist-slice/train-images-idx3-ubyte.gz");
     let device = device();
     // The first 2000 MNIST images: stream the file (stopping after 2000 rows) and load them.
     let stream = IdxStream::open(&images, 500).unwrap();

@@ -5,6 +5,14 @@ use std::collections::HashMap;
 use std::error::Error;
 use std::str::FromStr;
 
+/// The full MNIST directory for the examples that need all 60000 images: `NGMNN_MNIST`, else
+/// `../shared/data/mnist` (the crate ships only a slice, `data/mnist-slice`; the four files are
+/// the standard `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`, `t10k-...`).
+#[allow(dead_code)] // not every example reads MNIST
+pub fn mnist_dir() -> String {
+    std::env::var("NGMNN_MNIST").unwrap_or_else(|_| "../shared/data/mnist".into())
+}
+
 /// The parsed options.
 pub struct Options {
     /// `--header` was given.

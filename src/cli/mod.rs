@@ -26,13 +26,11 @@ enum Command {
     /// Train a model with the closed-form trainer.
     #[command(
         allow_negative_numbers = true,
-        after_help = "Examples:\n  ngmnn train\n  ngmnn train --data ../shared/data/att40.mat --hidden 64 --epochs 10 --report r.json --plot r.svg\n  ngmnn train --data ../shared/data/mnist --hidden 256 --targets minmax --precision f32 --out runs/mnist\n  ngmnn train --resume runs/mnist --epochs 10"
+        after_help = "Examples:\n  ngmnn train\n  ngmnn train --data data/att40.mat --preset paper --hidden 64 --epochs 10 --report r.json --plot r.svg\n  ngmnn train --data data/mnist-slice --precision f32 --epochs 3 --out runs/mnist\n  ngmnn train --resume runs/mnist --epochs 10"
     )]
     Train(train::TrainArgs),
     /// Evaluate a saved model: accuracy and macro-F1.
-    #[command(
-        after_help = "Example:\n  ngmnn eval --model runs/att40 --data ../shared/data/att40.mat"
-    )]
+    #[command(after_help = "Example:\n  ngmnn eval --model runs/mnist --data data/mnist-slice")]
     Eval(eval::EvalArgs),
     /// Write a saved model's predictions as CSV.
     #[command(
@@ -46,7 +44,7 @@ enum Command {
     /// Compare the closed-form trainer with SGD and Adam on the same model, data and backend.
     #[command(
         allow_negative_numbers = true,
-        after_help = "Examples:\n  ngmnn compare --data builtin\n  ngmnn compare --data ../shared/data/att40.mat --hidden 64 --epochs 10 --gradient-epochs 50 --plot att40.svg --report att40.json\n  ngmnn compare --data ../shared/data/mnist --hidden 256 --targets minmax --precision f32 --epochs 3 --gradient-epochs 5 --trainers closed-form,adam"
+        after_help = "Examples:\n  ngmnn compare --data builtin\n  ngmnn compare --data data/att40.mat --epochs 10 --gradient-epochs 50 --plot att40.svg --report att40.json\n  ngmnn compare --data data/mnist-slice --precision f32 --epochs 2 --gradient-epochs 5 --trainers closed-form,adam,closed-form+adam"
     )]
     Compare(compare::CompareArgs),
 }

@@ -1,5 +1,5 @@
 //! MATLAB v5 `.mat` files with variables `X` (features) and `Y` (labels), as the reference
-//! datasets in `../shared/data` (spec §7).
+//! datasets shipped in `data/` (spec §7).
 //!
 //! Orientation is detected from the label count: `X` is samples x features if its row count
 //! equals the number of labels, features x samples (att40) if only its column count does.

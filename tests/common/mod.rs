@@ -51,16 +51,14 @@ pub fn reference_device() -> Device {
         .unwrap()
 }
 
-/// `../shared/data` next to the crate (CI has it at the same relative path).
-pub fn shared_data(file: &str) -> PathBuf {
+/// A data file shipped with the crate in `data/` (the three reference `.mat` sets and
+/// `mnist-slice/`, the first 12000 MNIST training and 2000 t10k images): the tests need nothing
+/// outside the repository.
+pub fn crate_data(file: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("data")
         .join(file);
-    assert!(
-        p.exists(),
-        "{} is missing: the reference-data tests need ../shared/data next to the checkout",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing from the crate", p.display());
     p
 }
 

@@ -122,8 +122,16 @@ impl SymInvSqrt {
 }
 
 /// Relative size (to the largest) below which a singular value of the Procrustes input is
-/// treated as zero, i.e. the maximiser is not unique along that direction.
+/// treated as zero, i.e. the maximiser is not unique along that direction, when the input was
+/// accumulated in f64 ([`procrustes_rank_tol`] for other dtypes).
 pub const PROCRUSTES_RANK_TOL: f64 = 1e-9;
+
+/// [`PROCRUSTES_RANK_TOL`] for an input whose sums were accumulated in `dtype`: at least
+/// `1000 eps` of that dtype, so that a singular value that is zero up to rounding is seen as
+/// zero (in f32 the f64 tolerance never engages and the tie-break would not act).
+pub fn procrustes_rank_tol(dtype: burn::tensor::DType) -> f64 {
+    PROCRUSTES_RANK_TOL.max(1e3 * crate::solve::moments::epsilon(dtype))
+}
 
 /// Orthogonal Procrustes: the `Q` with orthonormal columns maximising `tr(Q^T B)`.
 ///
@@ -137,7 +145,7 @@ pub const PROCRUSTES_RANK_TOL: f64 = 1e-9;
 /// # Errors
 /// [`NgmnnError::Numerical`] if the SVD does not converge; [`NgmnnError::NonFinite`] for NaN.
 pub fn procrustes(b: &Mat<f64>) -> Result<Mat<f64>> {
-    procrustes_near(b, None)
+    procrustes_near(b, None, PROCRUSTES_RANK_TOL)
 }
 
 /// [`procrustes`] with a tie-break: when `B` is rank-deficient (rank `r < c`) every
@@ -146,10 +154,11 @@ pub fn procrustes(b: &Mat<f64>) -> Result<Mat<f64>> {
 /// order of the samples). With a `reference` `P` (`[k, c]`), `Q_0` is the one closest to `P`
 /// among them: the polar factor of `(I - U_r U_r^T) P V_0`. The objective `tr(Q^T B)` is the
 /// same; only the choice among equal optima becomes a continuous function of the data.
+/// Singular values below `tol` times the largest count as zero ([`procrustes_rank_tol`]).
 ///
 /// # Errors
 /// As [`procrustes`].
-pub fn procrustes_near(b: &Mat<f64>, reference: Option<&Mat<f64>>) -> Result<Mat<f64>> {
+pub fn procrustes_near(b: &Mat<f64>, reference: Option<&Mat<f64>>, tol: f64) -> Result<Mat<f64>> {
     ensure_finite(b, "Procrustes input")?;
     let svd_err = |e| NgmnnError::Numerical {
         context: "decision layer (Procrustes SVD)",
@@ -165,8 +174,7 @@ pub fn procrustes_near(b: &Mat<f64>, reference: Option<&Mat<f64>>) -> Result<Mat
     let c = b.ncols();
     let sigma: Vec<f64> = (0..c).map(|i| svd.S().column_vector()[i]).collect();
     let largest = sigma.iter().copied().fold(0.0, f64::max);
-    let (kept, null): (Vec<usize>, Vec<usize>) =
-        (0..c).partition(|&i| sigma[i] > PROCRUSTES_RANK_TOL * largest);
+    let (kept, null): (Vec<usize>, Vec<usize>) = (0..c).partition(|&i| sigma[i] > tol * largest);
     if null.is_empty() || kept.is_empty() || p.nrows() != b.nrows() || p.ncols() != c {
         return Ok(q);
     }
@@ -180,7 +188,7 @@ pub fn procrustes_near(b: &Mat<f64>, reference: Option<&Mat<f64>>) -> Result<Mat
     let smallest = (0..null.len())
         .map(|i| polar.S().column_vector()[i])
         .fold(f64::INFINITY, f64::min);
-    if smallest.is_nan() || smallest <= PROCRUSTES_RANK_TOL * largest.max(f64::MIN_POSITIVE) {
+    if smallest.is_nan() || smallest <= tol * largest.max(f64::MIN_POSITIVE) {
         // The reference says nothing about some null direction: keep the SVD's completion.
         return Ok(q);
     }

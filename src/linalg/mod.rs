@@ -8,4 +8,6 @@ mod bridge;
 mod host;
 
 pub use bridge::{from_host, from_host_vec, scalar, to_host, to_host_vec};
-pub use host::{PROCRUSTES_RANK_TOL, RidgeFactor, SymInvSqrt, procrustes, procrustes_near};
+pub use host::{
+    PROCRUSTES_RANK_TOL, RidgeFactor, SymInvSqrt, procrustes, procrustes_near, procrustes_rank_tol,
+};

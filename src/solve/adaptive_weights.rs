@@ -10,7 +10,7 @@
 //! # Closed form
 //! ```text
 //! fs = sort(f) ascending (0-based);  K = round(ratio * n) - 2
-//! lambda  = K/2 * fs[P] - 1/2 * sum(fs[0..K])
+//! lambda  = K/2 * fs[P] - 1/2 * sum(fs[0..K])  = 1/2 sum_{i<K} (fs[P] - fs[i])
 //! t       = (sum(fs[0..K]) + 2 lambda) / (2 K lambda)
 //! alpha_i = max(t - f_i / (2 lambda), 0)  = max(fs[P] - f_i, 0) / (2 lambda)
 //! ```
@@ -18,7 +18,9 @@
 //! `P = K + 1` in the reference (**[quirk]**, [`AlphaIndex::Paper`]: one past the textbook
 //! index, so `sum(alpha)` is slightly above 1) and `P = K` in Nie et al.
 //! ([`AlphaIndex::Textbook`]). The largest losses get weight 0: robustness to outliers.
-//! If `lambda <= 0` (all losses equal) the weights fall back to uniform `1/n`.
+//! If `lambda` is 0 up to the losses' rounding (all losses equal) the weights fall back to
+//! uniform `1/n`. `lambda` is summed from the non-negative gaps `fs[P] - fs[i]`, never as the
+//! difference of two sums (which cancels).
 //!
 //! The sort runs on the device; only two scalars come to the host.
 //!
@@ -29,6 +31,7 @@
 
 use burn::tensor::{Int, Tensor};
 
+use super::moments::epsilon;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::to_host_vec;
 
@@ -82,18 +85,18 @@ pub fn adaptive_weights(
     }
     let (k, pivot) = (k as usize, pivot as usize);
     let sorted = losses.clone().sort(0);
-    let stats = Tensor::cat(
-        vec![
-            sorted.clone().slice(0..k).sum(),
-            sorted.slice(pivot..pivot + 1),
-        ],
-        0,
-    );
+    let fs_p = sorted.clone().slice(pivot..pivot + 1);
+    // lambda = K/2 fs[P] - 1/2 sum(fs[0..K]) = 1/2 sum_{i<K} (fs[P] - fs[i]): a sum of terms
+    // >= 0, exactly 0 when the losses are equal (the difference of the two sums is not: it
+    // cancels, and rounding can leave it slightly positive, which zeroes every weight).
+    let gaps = (sorted.slice(0..k).neg() + fs_p.clone()).sum();
+    let stats = Tensor::cat(vec![gaps, fs_p], 0);
     let stats = to_host_vec(stats, "decision-layer sample losses")?;
-    let (head_sum, fs_pivot) = (stats[0], stats[1]);
-    let lambda = k as f64 / 2.0 * fs_pivot - head_sum / 2.0;
-    // Relative guard: lambda is a difference of sums of losses.
-    if lambda.is_nan() || lambda <= 1e-12 * head_sum.abs().max(f64::MIN_POSITIVE) {
+    let (lambda, fs_pivot) = (stats[0] / 2.0, stats[1]);
+    // Below the rounding of the losses themselves (K terms of size fs[P] in the loss's dtype),
+    // lambda is no information: the losses are equal.
+    let rounding = 4.0 * epsilon(losses.dtype()) * k as f64 * fs_pivot.abs();
+    if lambda.is_nan() || lambda <= rounding.max(f64::MIN_POSITIVE) {
         let alpha = losses.zeros_like() + 1.0 / n as f64;
         return Ok(AdaptiveWeights {
             alpha,

@@ -75,6 +75,27 @@ impl MomentsProfile {
     }
 }
 
+/// The smallest positive normal number of `dtype` (as f64).
+pub(crate) fn smallest_positive(dtype: burn::tensor::DType) -> f64 {
+    use burn::tensor::DType;
+    match dtype {
+        DType::F64 => f64::MIN_POSITIVE,
+        DType::F16 => 6.103_515_625e-5,
+        _ => f64::from(f32::MIN_POSITIVE),
+    }
+}
+
+/// The machine epsilon of `dtype` (as f64): the relative rounding of one operation.
+pub(crate) fn epsilon(dtype: burn::tensor::DType) -> f64 {
+    use burn::tensor::DType;
+    match dtype {
+        DType::F64 => f64::EPSILON,
+        DType::F16 => 9.765_625e-4,
+        DType::BF16 => 7.812_5e-3,
+        _ => f64::from(f32::EPSILON),
+    }
+}
+
 /// Weighted moments of `[H | Z]` (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Moments {
@@ -125,10 +146,12 @@ impl Moments {
             Some(w) => {
                 let w = w.clone().unsqueeze_dim::<2>(1); // [b, 1]
                 let total = w.clone().sum_dim(0); // [1, 1]
-                // A batch whose weights are all 0 contributes nothing; keep the division finite.
+                // A batch whose weights are all 0 contributes nothing; keep the division finite
+                // (0 / tiny = 0) with the smallest positive normal number of the batch's dtype:
+                // f64's would round to 0 in f32 and give 0 / 0.
                 // The weighted sums as a product ([1, b] x [b, m]): no b x m temporary.
                 let mean = w.clone().transpose().matmul(v.clone())
-                    / total.clone().clamp_min(f64::MIN_POSITIVE);
+                    / total.clone().clamp_min(smallest_positive(w.dtype()));
                 let vc = v - mean.clone();
                 let product = (vc.clone() * w).transpose().matmul(vc);
                 (total.expand([1, m]), mean, product)

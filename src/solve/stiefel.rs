@@ -34,7 +34,7 @@ use faer::Mat;
 use super::decision_layer::zero_weights;
 use super::moments::Moments;
 use crate::error::Result;
-use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes_near};
+use crate::linalg::{SymInvSqrt, from_host, from_host_vec, procrustes_near, procrustes_rank_tol};
 use crate::model::LayerParams;
 
 /// The result of step C.
@@ -90,7 +90,8 @@ pub fn stiefel_from_moments(
     let cross = m.hz();
     let inv_sqrt = SymInvSqrt::new(&s)?.inv_sqrt;
     let reference = previous.map(|w| &s * &inv_sqrt * w); // S^1/2 W_prev
-    let q = procrustes_near(&(&inv_sqrt * &cross), reference.as_ref())?;
+    let tol = procrustes_rank_tol(dtype);
+    let q = procrustes_near(&(&inv_sqrt * &cross), reference.as_ref(), tol)?;
     let w = &inv_sqrt * &q;
     let (mu_h, mu_z) = (m.mean_h(), m.mean_z());
     let b: Vec<f64> = (0..c)

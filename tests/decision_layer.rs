@@ -397,3 +397,72 @@ fn decision_layer_does_not_depend_on_sample_order() {
     let (a, b) = (solve(&data), solve(&data.subset(&reversed, "reversed")));
     assert!(max_diff(&a, &b) < 1e-8, "W differs by {}", max_diff(&a, &b));
 }
+
+/// Step C minimises `J + gamma ||W||^2`, not `J` (issue: the corrected preset monitored `J`).
+/// Counterexample: k = 2, c = 1, `S_hh = diag(1, 0)`, `C = (0.1, 0)^T`, gamma = 0.3. Procrustes
+/// gives `J = 0.594 + z`; the feasible `w' = (0, 1/sqrt(0.3))` gives `J = z`, yet `J + gamma
+/// ||W||^2` is 0.825 + z against 1 + z: only the sum is minimised by the step.
+#[test]
+fn stiefel_step_minimises_the_loss_plus_the_ridge_term_not_the_loss_alone() {
+    let device = device();
+    let z = 0.5;
+    let second = Mat::from_fn(3, 3, |i, j| match (i, j) {
+        (0, 0) => 1.0,
+        (0, 2) | (2, 0) => 0.1,
+        (2, 2) => z,
+        _ => 0.0,
+    });
+    let m = ngmnn::solve::Moments {
+        p: 2,
+        weight: 1.0,
+        mean: vec![0.0; 3],
+        second,
+    };
+    let gamma = 0.3;
+    let step = ngmnn::solve::stiefel_from_moments(&m, gamma, None, &device, DType::F64).unwrap();
+    let j = |w: &Mat<f64>| w[(0, 0)].powi(2) - 2.0 * 0.1 * w[(0, 0)] + z;
+    let ridge = |w: &Mat<f64>| gamma * w.squared_norm_l2();
+    let other = Mat::from_fn(2, 1, |i, _| if i == 1 { 1.0 / gamma.sqrt() } else { 0.0 });
+    // Both are feasible: W^T (S_hh + gamma I) W = 1.
+    for w in [&step.w, &other] {
+        let s = (w[(0, 0)].powi(2)) * 1.3 + w[(1, 0)].powi(2) * 0.3;
+        assert!((s - 1.0).abs() < 1e-12);
+    }
+    assert!((j(&step.w) - (0.594 + z)).abs() < 1e-3, "{}", j(&step.w));
+    assert!(j(&other) < j(&step.w), "J alone prefers the other point");
+    assert!(j(&step.w) + ridge(&step.w) < j(&other) + ridge(&other));
+}
+
+/// The corrected preset reports `sum alpha f + lambda ||alpha||^2 + gamma ||W||^2`, recomputed
+/// here from the round's own slack targets, weights and solution.
+#[test]
+fn corrected_objective_includes_the_ridge_term() {
+    let (h, y, init, opts) = digits_decision_problem(Preset::Corrected);
+    let one = DecisionOptions {
+        max_iterations: 1,
+        ..opts
+    };
+    let out = decision_layer(&h, &y, &init, &one).unwrap();
+    let f0 = h.clone().matmul(init.w.clone()) + init.b.clone().unsqueeze::<2>();
+    let zt = ngmnn::solve::slack_targets(&y, ngmnn::solve::slack(&y, &f0));
+    let f = h.clone().matmul(out.params.w.clone()) + out.params.b.clone().unsqueeze::<2>();
+    let spec = ngmnn::solve::decision_objective(f, &zt, &out.alpha, out.lambda).unwrap();
+    let want = spec + opts.gamma * out.w.squared_norm_l2();
+    let got = out.objectives[0];
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+    // The paper preset keeps the spec's objective.
+    let (h, y, init, opts) = digits_decision_problem(Preset::Paper);
+    let paper = decision_layer(
+        &h,
+        &y,
+        &init,
+        &DecisionOptions {
+            max_iterations: 1,
+            ..opts
+        },
+    )
+    .unwrap();
+    let f = h.clone().matmul(paper.params.w.clone()) + paper.params.b.clone().unsqueeze::<2>();
+    let spec = ngmnn::solve::decision_objective(f, &zt, &paper.alpha, paper.lambda).unwrap();
+    assert!((paper.objectives[0] - spec).abs() <= 1e-9 * spec);
+}

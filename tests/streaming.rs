@@ -517,3 +517,78 @@ fn csv_stream_reads_what_the_loader_reads_and_checks_the_file_at_open() {
     assert!(err.to_string().contains("ragged"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A source that grows, reorders its rows between passes, or holds fewer classes than the
+/// model: typed errors for the first two (a panic and a silently wrong fit before), a fit for
+/// the third (a shape panic before).
+#[test]
+fn streamed_sources_that_grow_reorder_or_hold_fewer_classes() {
+    let device = device();
+    let data = digits();
+    let model = NgmnnConfig::new(64, vec![16], 10).init(&device).unwrap();
+    let trainer = f64_config(2).init().unwrap();
+    let cases: [(Edit, &str); 2] = [
+        // Pass 2 (the first decision round's moments) has one more row than pass 1.
+        (
+            |pass, first, mut b| {
+                if pass >= 2 && first == 0 {
+                    let d = b.features.len() / b.rows();
+                    let row = b.features[..d].to_vec();
+                    b.features.extend(row);
+                    b.labels.push(b.labels[0]);
+                }
+                Some(b)
+            },
+            "more than",
+        ),
+        // From pass 2 on every batch comes reversed: same rows and counts, another order.
+        (
+            |pass, _, mut b| {
+                if pass >= 2 {
+                    let d = b.features.len() / b.rows();
+                    let rows: Vec<Vec<f32>> =
+                        b.features.chunks(d).rev().map(<[f32]>::to_vec).collect();
+                    b.features = rows.concat();
+                    b.labels.reverse();
+                }
+                Some(b)
+            },
+            "another order",
+        ),
+    ];
+    for (edit, needle) in cases {
+        let err = trainer
+            .fit_stream(
+                model.clone(),
+                Box::new(Edited::new(DatasetBatches::new(data.clone(), 500), edit)),
+                None,
+                |_| {},
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains(needle),
+            "{needle}: {err}"
+        );
+    }
+    // Five of the model's ten classes.
+    let keep: Vec<usize> = (0..data.n()).filter(|&i| data.labels()[i] < 5).collect();
+    let five = data.subset(&keep, "five");
+    let five = Dataset::new(
+        "five",
+        five.features().to_vec(),
+        five.labels().to_vec(),
+        64,
+        data.classes()[..5].to_vec(),
+    )
+    .unwrap();
+    let (_, history) = trainer
+        .fit_stream(
+            model,
+            Box::new(DatasetBatches::new(five, 300)),
+            None,
+            |_| {},
+        )
+        .unwrap();
+    let acc = history.last().unwrap().train_acc;
+    assert!(acc > 0.6, "{acc}");
+}

@@ -16,7 +16,9 @@
 //! the current `b`. The reference also re-adapts `lambda` every round, which changes the
 //! objective between rounds (it can rise when `lambda` grows); the corrected variant holds the
 //! first round's `lambda` ([`DecisionOptions::hold_lambda`]) and rejects a round that would
-//! raise the objective ([`DecisionOptions::monotone`]), so its objective never increases.
+//! raise the objective ([`DecisionOptions::monotone`]), so its objective never increases; the
+//! objective it monitors includes `gamma ||W||^2`, the term step C trades against the loss
+//! ([`DecisionOptions::ridge_in_objective`]).
 
 //!
 //! # Passes over the data
@@ -61,6 +63,14 @@ pub struct DecisionOptions {
     /// Adapt `lambda` in the first round only and hold it afterwards (corrected), so every
     /// round minimises the same objective; the reference re-adapts it every round.
     pub hold_lambda: bool,
+    /// Monitor (report, compare, stop on) the objective plus `gamma ||W||_F^2` (corrected). Step
+    /// C maximises `tr(W^T C)` on `W^T (S_hh + gamma I) W = I`, i.e. it minimises
+    /// `J + gamma ||W||^2` (`tr(W^T S_hh W) = c - gamma ||W||^2` there), not `J` alone; steps A and
+    /// B do not touch `W`. So that sum is what every step descends. The paper preset monitors
+    /// the spec's `J` (`sum alpha f + lambda ||alpha||^2`); the reference's own stopping value
+    /// (`cal_obj`) is yet another, `sum alpha f^2 + lambda ||alpha||^2 + gamma ||W||^2` (the
+    /// per-sample loss squared), which the spec does not adopt.
+    pub ridge_in_objective: bool,
     /// Reject a round whose objective is higher than the previous round's and stop (corrected):
     /// steps A and B are exact minimisers, but step C's manifold moves with `alpha`, so without
     /// this safeguard the objective can still rise slightly.
@@ -269,7 +279,12 @@ pub fn decision_layer_passes(
         };
         let step = stiefel_from_moments(&moments, opts.gamma, Some(previous), &device, dtype)?;
         let alpha_sq = scalar(aw.alpha.clone().square().sum(), "decision-layer weights")?;
-        let objective = weighted_loss(&moments, &step.w) + aw.lambda * alpha_sq;
+        let ridge = if opts.ridge_in_objective {
+            opts.gamma * step.w.squared_norm_l2()
+        } else {
+            0.0
+        };
+        let objective = weighted_loss(&moments, &step.w) + aw.lambda * alpha_sq + ridge;
         if !objective.is_finite() {
             return Err(NgmnnError::NonFinite("decision-layer objective".into()));
         }

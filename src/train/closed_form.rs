@@ -352,8 +352,9 @@ impl ClosedFormFit {
         let device = model.decision.weight.device();
         let dtype: DType = config.precision.dtype();
         let chunk = config.chunk_rows.unwrap_or_else(|| chunk_rows(model));
-        let rows = Rows::streamed(train, device.clone(), dtype, chunk);
-        let valid = valid.map(|v| Rows::streamed(v, device, dtype, chunk));
+        let c = model.n_classes();
+        let rows = Rows::streamed(train, c, device.clone(), dtype, chunk);
+        let valid = valid.map(|v| Rows::streamed(v, c, device, dtype, chunk));
         Self::from_rows(config, model, rows, valid, Vec::new())
     }
 
@@ -743,9 +744,19 @@ impl DecisionInput for TopInput<'_> {
     }
 
     fn moments(&mut self, w: &Tensor<2>, bias: &Tensor<1>, alpha: &Tensor<1>) -> Result<Moments> {
+        let n = alpha.dims()[0];
         let kernel = |batch: &BatchView<'_>, h: &Tensor<2>| {
             let device = h.device();
             let rows = h.dims()[0];
+            if batch.offset + rows > n {
+                return Err(NgmnnError::data(
+                    None,
+                    format!(
+                        "the training source yielded more than the {n} rows of the previous \
+                         pass: a streamed source must be re-readable with the same rows"
+                    ),
+                ));
+            }
             let alpha = alpha
                 .clone()
                 .slice(batch.offset..batch.offset + rows)

@@ -263,6 +263,7 @@ impl ClosedFormConfig {
             },
             fresh_bias: self.preset == Preset::Corrected,
             hold_lambda: self.preset == Preset::Corrected,
+            ridge_in_objective: self.preset == Preset::Corrected,
             monotone: self.preset == Preset::Corrected,
         }
     }

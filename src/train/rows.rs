@@ -101,14 +101,23 @@ impl Shard {
     }
 }
 
+/// FNV-1a (64 bit) of the label sequence: cheap, order-sensitive.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
 /// A source re-read in every pass.
 pub(crate) struct Streamed {
     source: Box<dyn BatchSource>,
     device: Device,
     dtype: DType,
     chunk_rows: usize,
+    /// The model's classes: the width of the one-hot labels (a source may hold fewer).
+    classes: usize,
     /// Per-class counts of the last complete pass.
     counts: Option<Vec<usize>>,
+    /// A checksum of the labels in row order of the last complete pass: a source must yield
+    /// the same rows in the same order every pass.
+    checksum: Option<u64>,
 }
 
 impl std::fmt::Debug for Streamed {
@@ -205,8 +214,10 @@ fn per_chunk<R: Send>(
 impl Rows {
     /// A source read in passes on `device`, computing in `dtype`, its batches cut into chunks
     /// of at most `chunk_rows` rows.
+    /// `classes` is the model's number of classes (the source may hold fewer).
     pub fn streamed(
         source: Box<dyn BatchSource>,
+        classes: usize,
         device: Device,
         dtype: DType,
         chunk_rows: usize,
@@ -216,7 +227,9 @@ impl Rows {
             device,
             dtype,
             chunk_rows,
+            classes,
             counts: None,
+            checksum: None,
         })
     }
 
@@ -320,14 +333,16 @@ impl Streamed {
         kernel: &(dyn Fn(&BatchView<'_>) -> Result<R> + Sync),
         merge: Merge<'_, R>,
     ) -> Result<Option<R>> {
-        let (d, classes, name) = (
+        let (d, source_classes, name) = (
             self.source.n_features(),
             self.source.n_classes(),
             self.source.name(),
         );
+        let classes = self.classes.max(source_classes);
         let (device, dtype, chunk_rows) = (self.device.clone(), self.dtype, self.chunk_rows);
         let source = &mut self.source;
         let mut counts = vec![0usize; classes];
+        let mut checksum = FNV_OFFSET;
         let mut results: Option<R> = None;
         let mut offset = 0usize;
         std::thread::scope(|scope| -> Result<()> {
@@ -340,7 +355,7 @@ impl Streamed {
                 }
                 loop {
                     let next = source.next_batch().and_then(|b| match b {
-                        Some(b) => b.check(d, classes, row, &name).map(|()| Some(b)),
+                        Some(b) => b.check(d, source_classes, row, &name).map(|()| Some(b)),
                         None => Ok(None),
                     });
                     match next {
@@ -368,6 +383,7 @@ impl Streamed {
                 for (i, &l) in batch.labels.iter().enumerate() {
                     one_hot[i * classes + l] = 1.0;
                     counts[l] += 1;
+                    checksum = (checksum ^ l as u64).wrapping_mul(FNV_PRIME);
                 }
                 let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
                 let x =
@@ -409,7 +425,16 @@ impl Streamed {
                 ),
             ));
         }
+        if self.checksum.is_some_and(|previous| previous != checksum) {
+            return Err(NgmnnError::data(
+                Some(&self.source.name()),
+                "the source yielded its rows in another order (or other labels) than in the \
+                 previous pass: a streamed source must yield the same rows in the same order \
+                 every pass",
+            ));
+        }
         self.counts = Some(counts);
+        self.checksum = Some(checksum);
         Ok(results)
     }
 }

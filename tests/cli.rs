@@ -327,3 +327,52 @@ fn saturated_backward_targets_are_warned_about() {
     assert!(minmax.contains("backward targets"), "{minmax}");
     assert!(!run("softmax").contains("warning:"));
 }
+
+/// `--resume` continues from the saved f64 parameters: 2 epochs + 1 resumed = 3 straight
+/// epochs, bit for bit (CPU backend, f64).
+#[test]
+fn resume_is_exact() {
+    use ngmnn::model::SavedModel;
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, part) = (dir.path().join("straight"), dir.path().join("part"));
+    let train = |out: &std::path::Path, epochs: &str| {
+        let out = ngmnn(&[
+            "train",
+            "--hidden",
+            "128,32",
+            "--epochs",
+            epochs,
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    train(&straight, "3");
+    train(&part, "2");
+    let out = ngmnn(&[
+        "train",
+        "--resume",
+        part.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device = burn::tensor::Device::flex();
+    let (_, a) = SavedModel::load(&straight, &device).unwrap();
+    let (_, b) = SavedModel::load(&part, &device).unwrap();
+    assert_eq!(a.dtype(), burn::tensor::DType::F64);
+    for (p, q) in a.layer_params().into_iter().zip(b.layer_params()) {
+        let (p, q) = (p.w.into_data(), q.w.into_data());
+        assert_eq!(p.to_vec::<f64>().unwrap(), q.to_vec::<f64>().unwrap());
+    }
+}

@@ -218,6 +218,20 @@ fn adaptive_weights_reject_too_few_samples() {
     );
 }
 
+/// `K = round(ratio * n) - 2` with Python's rounding, as the reference: ties go to the even
+/// integer: round(4.5) = 4 and round(6.5) = 6 (f64::round gives 5 and 7).
+#[test]
+fn adaptive_weights_round_k_like_python() {
+    let device = device();
+    let losses: Vec<f64> = (0..10).map(|i| i as f64 * 0.1).collect();
+    let l = tensor_vec(&losses, &device, DType::F64);
+    for (ratio, k) in [(0.5, 3), (0.45, 2), (0.65, 4), (0.7, 5)] {
+        // 0.45 * 10 = 4.5 -> 4 (even), 0.65 * 10 = 6.5 -> 6 (even); minus 2.
+        let got = adaptive_weights(&l, ratio, AlphaIndex::Textbook).unwrap().k;
+        assert_eq!(got, k, "ratio {ratio}");
+    }
+}
+
 /// The decision layer on the hidden activations of a freshly initialised network over the
 /// built-in digits.
 fn digits_decision_problem(preset: Preset) -> (Tensor<2>, Tensor<2>, LayerParams, DecisionOptions) {

@@ -35,6 +35,13 @@ fn saved_model_loads_with_identical_predictions() {
         max_diff(&host(model.forward(x.clone())), &host(loaded.forward(x))),
         0.0
     );
+    // An f64 fit gives an f64 module, and the record keeps it: bit-identical weights.
+    assert_eq!(model.dtype(), DType::F64);
+    assert_eq!(loaded.dtype(), DType::F64);
+    for (a, b) in model.layer_params().into_iter().zip(loaded.layer_params()) {
+        assert_eq!(max_diff(&host(a.w), &host(b.w)), 0.0);
+        assert_eq!(host_vec(a.b), host_vec(b.b));
+    }
 }
 
 #[test]

@@ -198,13 +198,13 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
                 return (learner.model(), processor);
             }
         };
-        let fit = ClosedFormFit::from_tensors(
-            self.config.clone(),
-            &base,
-            data.x.clone(),
-            data.labels.clone(),
-            None,
-        );
+        // Resuming from a checkpoint: the model's random first layer (broad) is already scaled.
+        let config = self
+            .config
+            .clone()
+            .with_keep_first_layer(self.config.keep_first_layer || starting_epoch > 1);
+        let fit =
+            ClosedFormFit::from_tensors(config, &base, data.x.clone(), data.labels.clone(), None);
         let mut fit = match fit {
             Ok(fit) => fit.with_epochs_done(starting_epoch.saturating_sub(1)),
             Err(e) => {

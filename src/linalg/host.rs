@@ -13,9 +13,10 @@ use crate::error::{NgmnnError, Result};
 ///
 /// # Numerical behavior
 /// `A` is symmetric positive definite in exact arithmetic whenever `gamma > 0`. If rounding in
-/// the Gram matrix (e.g. an f32 Gram of raw 0-255 pixels, spec §6) destroys that, the
-/// factorisation fails with [`NgmnnError::Numerical`] naming the pivot instead of returning a
-/// garbage solution.
+/// the Gram matrix (e.g. an f32 Gram of raw 0-255 pixels, spec §6) makes it indefinite, the
+/// factorisation fails with [`NgmnnError::Numerical`] instead of returning a garbage solution.
+/// It catches only that: a Gram matrix that rounding left positive definite but inaccurate
+/// (ill-conditioned in f32) factors and gives an inaccurate solution; use f64 there.
 #[derive(Debug)]
 pub struct RidgeFactor {
     llt: faer::linalg::solvers::Llt<f64>,

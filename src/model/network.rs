@@ -145,8 +145,16 @@ impl Ngmnn {
     }
 
     /// The forward pass keeping every layer's input (what the closed-form solvers need).
+    /// `x` is cast to the model's dtype (an f64 fit gives an f64 model; inputs may be f32).
     pub fn forward_activations(&self, x: Tensor<2>) -> Activations {
+        let x = x.cast(self.dtype());
         forward_layers(x, &self.layer_params(), self.activation)
+    }
+
+    /// The dtype of the parameters: f32 as initialised, the fit's precision after a
+    /// closed-form fit.
+    pub fn dtype(&self) -> burn::tensor::DType {
+        self.decision.weight.val().dtype()
     }
 
     /// Predicted class per row, `[n]`.
@@ -213,7 +221,7 @@ impl Ngmnn {
     }
 
     /// Replace all weights and biases, keeping each parameter's id (so burn-train checkpoints
-    /// and optimizers keep tracking them) and its dtype.
+    /// and optimizers keep tracking them); the parameters take the dtype of `params`.
     ///
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the number of layers or a shape differs.
@@ -247,11 +255,12 @@ impl Ngmnn {
     }
 }
 
-/// Set a [`Linear`]'s weight and bias in place (same `ParamId`s, same dtype).
+/// Set a [`Linear`]'s weight and bias in place (same `ParamId`s), in the dtype of `p`: an f64
+/// fit gives an f64 module, so what is saved, resumed and measured is what was solved.
 fn set_linear(layer: Linear, p: &LayerParams) -> Linear {
     let (w, b) = (p.w.clone(), p.b.clone());
     Linear {
-        weight: layer.weight.map(|old| w.cast(old.dtype())),
-        bias: layer.bias.map(|bias| bias.map(|old| b.cast(old.dtype()))),
+        weight: layer.weight.map(|_| w),
+        bias: layer.bias.map(|bias| bias.map(|_| b)),
     }
 }

@@ -69,7 +69,8 @@ pub fn adaptive_weights(
     index: AlphaIndex,
 ) -> Result<AdaptiveWeights> {
     let n = losses.dims()[0];
-    let k = (ratio * n as f64).round() as i64 - 2;
+    // Python's round(), as the reference: ties to even (2.5 -> 2), not away from zero.
+    let k = (ratio * n as f64).round_ties_even() as i64 - 2;
     let pivot = match index {
         AlphaIndex::Paper => k + 1,
         AlphaIndex::Textbook => k,

@@ -406,7 +406,7 @@ impl ClosedFormFit {
             passes: 0,
             epoch: 0,
         };
-        if base == 1 {
+        if base == 1 && !fit.config.keep_first_layer {
             fit.scale_random_layer()?;
         }
         // Pass 0: the lowest learned layer's moments (once per fit) and the first epoch's

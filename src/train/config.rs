@@ -20,7 +20,9 @@ pub enum Preset {
     /// The reference implementation's behaviour, quirks included (spec **[quirk]**s):
     /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
     Paper,
-    /// The quirks fixed: textbook `fs[K]` (Nie et al.), the freshly updated bias inside the
+    /// The quirks fixed: textbook `fs[K]` (Nie et al.; with `ratio` 1 and `K = n - 2` the two
+    /// largest losses get weight 0 where the paper's `fs[K + 1]` drops one: kept, since it is
+    /// the minimiser Nie et al. derive for `K` kept samples), the freshly updated bias inside the
     /// decision-layer loop, `lambda` held after the first round and rounds that would raise the
     /// objective rejected, so that the loop is a descent method.
     Corrected,
@@ -146,6 +148,11 @@ pub struct ClosedFormConfig {
     /// et al. 2015) instead of every pixel. `None`: every unit sees every feature (tabular data).
     #[config(default = "None")]
     pub image_shape: Option<[usize; 2]>,
+    /// `broad` preset: the model's first layer was already scaled to the data by an earlier
+    /// fit (resuming from a checkpoint, or continuing a fitted model): keep it as it is instead
+    /// of scaling (and masking) it again at the start of this fit.
+    #[config(default = false)]
+    pub keep_first_layer: bool,
     /// Early stopping: with validation data, stop once its accuracy has not improved for this
     /// many epochs and return the best epoch's model (spec §4: select by validation data).
     /// `None`: run all `epochs` and return the last model.

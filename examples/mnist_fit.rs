@@ -3,8 +3,9 @@
 //! (`patience`), the best epoch's model evaluated on the 10000 t10k test images.
 //!
 //! ```text
-//! cargo run --release --example mnist_fit -- [--data DIR] [--hidden 256] [--shards 2]
-//!     [--patience 1] [--backend flex] [--header]
+//! cargo run --release --example mnist_fit -- [--data DIR] [--preset broad|paper]
+//!     [--hidden 2048,64 (broad) | 256 (paper)] [--shards 2] [--patience 1] [--backend flex]
+//!     [--header]
 //! ```
 //! Prints the epochs, then one Markdown table row: hidden, shards, load s, setup s, epochs run,
 //! best epoch, fit s (setup + epochs: the complete fit), validation and test accuracy of the
@@ -17,7 +18,7 @@ mod common;
 use ngmnn::data::load_idx_dir;
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::TargetMap;
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, Preset};
 use ngmnn::{BackendKind, Precision};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,8 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let header = opts.header;
     let default_dir = common::mnist_dir();
     let dir = opts.text("data", &default_dir);
+    let preset: Preset = opts.get("preset", Preset::Broad)?;
+    let default_hidden = if preset == Preset::Broad { "2048,64" } else { "256" };
     let hidden: Vec<usize> = opts
-        .text("hidden", "256")
+        .text("hidden", default_hidden)
         .split(',')
         .map(str::parse)
         .collect::<Result<_, _>>()?;
@@ -44,11 +47,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let load = start.elapsed().as_secs_f64();
 
     let model = NgmnnConfig::new(train.d(), hidden.clone(), train.n_classes()).init(&device)?;
-    let config = ClosedFormConfig::paper()
+    let config = ClosedFormConfig::new()
+        .with_preset(preset)
         .with_epochs(20)
         .with_patience(Some(patience))
-        .with_targets(TargetMap::ColumnMinMax)
         .with_precision(Precision::F32);
+    // The paper preset needs min-max targets on raw pixels; broad uses the images' shape.
+    let config = match preset {
+        Preset::Broad => config.with_image_shape(train.image_shape()),
+        _ => config.with_targets(TargetMap::ColumnMinMax),
+    };
     let fit_start = Instant::now();
     let devices = vec![device.clone(); shards];
     let mut fit =

@@ -27,7 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let default_dir = common::mnist_dir();
     let dir = opts.text("data", &default_dir);
     let preset: Preset = opts.get("preset", Preset::Broad)?;
-    let default_hidden = if preset == Preset::Broad { "2048,64" } else { "256" };
+    let default_hidden = if preset == Preset::Broad {
+        "2048,64"
+    } else {
+        "256"
+    };
     let hidden: Vec<usize> = opts
         .text("hidden", default_hidden)
         .split(',')

@@ -110,6 +110,96 @@ pub struct EvalReport {
     pub backend: String,
     /// Seconds of the prediction.
     pub seconds: f64,
+    /// The class names, in the model's order.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// `confusion[t][p]`: samples of true class `t` predicted as `p` (model order).
+    #[serde(default)]
+    pub confusion: Vec<Vec<usize>>,
+    /// Precision, recall, F1 and support of every class.
+    #[serde(default)]
+    pub per_class: Vec<ClassMetrics>,
+}
+
+/// One class's figures in an [`EvalReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    /// Class name.
+    pub class: String,
+    /// Of the samples predicted as this class, the fraction that are (0 when none are).
+    pub precision: f64,
+    /// Of the samples of this class, the fraction predicted as it (0 when there are none).
+    pub recall: f64,
+    /// Harmonic mean of precision and recall (0 when both are 0).
+    pub f1: f64,
+    /// Samples of this class.
+    pub support: usize,
+}
+
+impl ClassMetrics {
+    /// Every class's figures from a confusion matrix (`confusion[t][p]`).
+    pub fn from_confusion(confusion: &[Vec<usize>], classes: &[String]) -> Vec<Self> {
+        classes
+            .iter()
+            .enumerate()
+            .map(|(k, class)| {
+                let tp = confusion[k][k] as f64;
+                let support: usize = confusion[k].iter().sum();
+                let predicted: usize = confusion.iter().map(|row| row[k]).sum();
+                let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+                let (precision, recall) = (ratio(tp, predicted), ratio(tp, support));
+                let f1 = if precision + recall > 0.0 {
+                    2.0 * precision * recall / (precision + recall)
+                } else {
+                    0.0
+                };
+                Self {
+                    class: class.clone(),
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                }
+            })
+            .collect()
+    }
+}
+
+impl EvalReport {
+    /// The confusion matrix and the per-class figures as a text table.
+    pub fn table(&self) -> String {
+        let width = self
+            .classes
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(1)
+            .max(6);
+        let mut out = format!("{:>width$} | predicted ->\n", "actual");
+        out += &format!("{:>width$} |", "");
+        for c in &self.classes {
+            out += &format!(" {c:>width$}");
+        }
+        out += "\n";
+        for (c, row) in self.classes.iter().zip(&self.confusion) {
+            out += &format!("{c:>width$} |");
+            for v in row {
+                out += &format!(" {v:>width$}");
+            }
+            out += "\n";
+        }
+        out += &format!(
+            "\n{:>width$} | precision    recall        F1   support\n",
+            "class"
+        );
+        for m in &self.per_class {
+            out += &format!(
+                "{:>width$} | {:>9.4} {:>9.4} {:>9.4} {:>9}\n",
+                m.class, m.precision, m.recall, m.f1, m.support
+            );
+        }
+        out
+    }
 }
 
 /// Write any report as pretty JSON, atomically.
@@ -122,4 +212,30 @@ pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
         source: e,
     })?;
     write_atomic(path, &json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClassMetrics;
+    use crate::metrics::confusion;
+
+    #[test]
+    fn per_class_metrics_match_sklearn() {
+        // sklearn.metrics.precision_recall_fscore_support([0,0,1,1,2,2], [0,1,1,1,2,0]):
+        // precision [0.5, 0.667, 1.0], recall [0.5, 1.0, 0.5], f1 [0.5, 0.8, 0.667], support 2 each.
+        let truth = [0, 0, 1, 1, 2, 2];
+        let pred = [0, 1, 1, 1, 2, 0];
+        let names: Vec<String> = ["a", "b c", "d"].iter().map(|s| s.to_string()).collect();
+        let m = ClassMetrics::from_confusion(&confusion(&pred, &truth, 3), &names);
+        let want = [
+            (0.5, 0.5, 0.5),
+            (2.0 / 3.0, 1.0, 0.8),
+            (1.0, 0.5, 2.0 / 3.0),
+        ];
+        for (got, (p, r, f)) in m.iter().zip(want) {
+            assert!((got.precision - p).abs() < 1e-12 && (got.recall - r).abs() < 1e-12);
+            assert!((got.f1 - f).abs() < 1e-12 && got.support == 2);
+        }
+        assert_eq!(m[1].class, "b c");
+    }
 }

@@ -373,6 +373,177 @@ fn resume_is_exact() {
     assert_eq!(a.dtype(), burn::tensor::DType::F64);
     for (p, q) in a.layer_params().into_iter().zip(b.layer_params()) {
         let (p, q) = (p.w.into_data(), q.w.into_data());
-        assert_eq!(p.to_vec::<f64>().unwrap(), q.to_vec::<f64>().unwrap());
+        assert_eq!(
+            p.try_to_vec::<f64>().unwrap(),
+            q.try_to_vec::<f64>().unwrap()
+        );
     }
+}
+
+/// Prediction on new data without labels: a CSV with only the feature columns (detected, or
+/// `--label-col none`) predicts what the labeled file predicts, with the saved class names
+/// (string labels with spaces round-trip); `--scores` adds one unit-norm row of scores per
+/// sample whose largest entry is the predicted class.
+#[test]
+fn predict_reads_unlabeled_data_and_writes_named_classes_and_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (labeled, unlabeled, model) = (
+        dir.path().join("labeled.csv"),
+        dir.path().join("new.csv"),
+        dir.path().join("model"),
+    );
+    let names = ["setosa flower", "versi, color", "virginica"];
+    let (mut with, mut without) = (String::from("a,b,c,kind\n"), String::from("a,b,c\n"));
+    for i in 0..150 {
+        let k = i % 3;
+        let row = format!(
+            "{},{},{}",
+            k as f64 + (i * 7 % 10) as f64 / 10.0,
+            (i * 3 % 7) as f64 / 7.0 - k as f64,
+            (i % 5) as f64 / 5.0
+        );
+        with += &format!("{row},\"{}\"\n", names[k]);
+        without += &format!("{row}\n");
+    }
+    std::fs::write(&labeled, with).unwrap();
+    std::fs::write(&unlabeled, without).unwrap();
+    let out = ngmnn(&[
+        "train",
+        "--data",
+        labeled.to_str().unwrap(),
+        "--hidden",
+        "64,8",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let predict = |data: &std::path::Path, extra: &[&str]| -> Vec<Vec<String>> {
+        let csv = dir.path().join("p.csv");
+        let mut args = vec![
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--output",
+            csv.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = ngmnn(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut reader = csv::Reader::from_path(&csv).unwrap();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        std::iter::once(header)
+            .chain(
+                reader
+                    .records()
+                    .map(|r| r.unwrap().iter().map(String::from).collect()),
+            )
+            .collect()
+    };
+    let with_labels = predict(&labeled, &[]);
+    assert_eq!(with_labels[0], ["index", "predicted", "actual"]);
+    let without_labels = predict(&unlabeled, &[]);
+    assert_eq!(
+        without_labels[0],
+        ["index", "predicted"],
+        "no actual column"
+    );
+    assert_eq!(without_labels.len(), 151);
+    for (a, b) in with_labels[1..].iter().zip(&without_labels[1..]) {
+        assert_eq!(a[1], b[1], "same class from the unlabeled file");
+        assert!(
+            names.contains(&a[1].as_str()),
+            "saved class names: {}",
+            a[1]
+        );
+    }
+    let explicit = predict(&unlabeled, &["--label-col", "none", "--scores"]);
+    assert_eq!(explicit[0].len(), 2 + 3);
+    assert_eq!(explicit[0][2], format!("score:{}", names[0]));
+    for row in &explicit[1..] {
+        let scores: Vec<f64> = row[2..].iter().map(|s| s.parse().unwrap()).collect();
+        let norm = scores.iter().map(|s| s * s).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "unit norm: {norm}");
+        let best = (0..3)
+            .max_by(|&i, &j| scores[i].total_cmp(&scores[j]))
+            .unwrap();
+        assert_eq!(row[1], names[best]);
+    }
+    // A width that is neither the model's nor the model's plus a label column.
+    let narrow = dir.path().join("narrow.csv");
+    std::fs::write(&narrow, "1,2\n3,4\n").unwrap();
+    let csv = dir.path().join("q.csv");
+    let out = ngmnn(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        narrow.to_str().unwrap(),
+        "--output",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expects 3"));
+}
+
+/// `eval --json` carries the confusion matrix and per-class figures with the class names.
+#[test]
+fn eval_reports_the_confusion_matrix_and_per_class_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    let out = ngmnn(&[
+        "train",
+        "--hidden",
+        "128,16",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ngmnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        "builtin",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let confusion = report["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 10);
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(total, 1797);
+    let per_class = report["per_class"].as_array().unwrap();
+    assert_eq!(per_class.len(), 10);
+    assert_eq!(per_class[3]["class"], "3");
+    let text = ngmnn(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        "builtin",
+    ]);
+    assert!(stdout(&text).contains("precision"));
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use ngmnn::metrics::{accuracy, macro_f1};
-use ngmnn::report::{EvalReport, write_json};
+use ngmnn::metrics::{accuracy, confusion, macro_f1};
+use ngmnn::report::{ClassMetrics, EvalReport, write_json};
 
 use super::common::{BackendArgs, DataArgs, predict, prepare_for_model};
 
@@ -28,10 +28,11 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let device = args.backend.device()?;
-    let (_, model, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
+    let (saved, model, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
     let start = Instant::now();
     let pred = predict(&model, &data, &device)?;
     let seconds = start.elapsed().as_secs_f64();
+    let confusion = confusion(&pred, data.labels(), saved.classes.len());
     let report = EvalReport {
         dataset: args.data.data.clone(),
         n: data.n(),
@@ -39,6 +40,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         macro_f1: macro_f1(&pred, data.labels(), data.n_classes()),
         backend: args.backend.backend.to_string(),
         seconds,
+        per_class: ClassMetrics::from_confusion(&confusion, &saved.classes),
+        classes: saved.classes.clone(),
+        confusion,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -47,6 +51,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "{}: {} samples | accuracy {:.4} | macro-F1 {:.4} | {:.3} s",
             report.dataset, report.n, report.accuracy, report.macro_f1, report.seconds
         );
+        print!("\n{}", report.table());
     }
     if let Some(path) = &args.report {
         write_json(&report, path)?;

@@ -23,16 +23,19 @@ pub enum LabelColumn {
     Index(usize),
     /// A header name (requires a header row).
     Name(String),
+    /// No label column: every column is a feature (unlabeled data, for prediction).
+    None,
 }
 
 impl std::str::FromStr for LabelColumn {
     type Err = std::convert::Infallible;
 
-    /// `last`, `first`, a 0-based index, or a header name.
+    /// `last`, `first`, `none`, a 0-based index, or a header name.
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         Ok(match s.trim() {
             "last" => LabelColumn::Last,
             "first" => LabelColumn::First,
+            "none" => LabelColumn::None,
             t => t
                 .parse()
                 .map(LabelColumn::Index)
@@ -167,6 +170,11 @@ impl Layout {
                 LabelColumn::Name(n) => header
                     .and_then(|h| h.iter().position(|c| c == n))
                     .ok_or_else(|| err(format!("no header column named {n:?}"))),
+                LabelColumn::None => Err(err(
+                    "--label-col none: the file has no labels; training and evaluation need \
+                     them (predict reads unlabeled files)"
+                        .into(),
+                )),
             }
         };
         let header = match options.header {

@@ -1,0 +1,189 @@
+//! Features without labels: what prediction on new data reads.
+//!
+//! A CSV/TSV file whose every column is a feature (no label column; a header row of names is
+//! detected or forced as for [`super::load_csv`]) or an IDX images file without a labels file.
+
+use std::path::Path;
+
+use burn::tensor::{DType, Device, Tensor, TensorData};
+
+use super::csv::{CsvOptions, is_blank, line_of, reader};
+use super::idx::parse_idx;
+use super::load::{DataFormat, read_maybe_gz};
+use super::standardize::Standardizer;
+use crate::error::{NgmnnError, Result};
+
+/// Unlabeled samples: `n` rows of `d` features, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    name: String,
+    x: Vec<f32>,
+    d: usize,
+}
+
+impl Features {
+    /// Build and validate: `x.len() == n d`, `n, d >= 1`, every value finite.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidData`] naming the first problem.
+    pub fn new(name: impl Into<String>, x: Vec<f32>, d: usize) -> Result<Self> {
+        let name = name.into();
+        let err = |reason: String| Err(NgmnnError::data(Some(&name), reason));
+        if d == 0 || x.is_empty() || x.len() % d != 0 {
+            return err(format!(
+                "{} values do not make rows of {d} features",
+                x.len()
+            ));
+        }
+        if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
+            return err(format!(
+                "non-finite feature {} at sample {}, feature {}",
+                x[pos],
+                pos / d,
+                pos % d
+            ));
+        }
+        Ok(Self { name, x, d })
+    }
+
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Samples.
+    pub fn n(&self) -> usize {
+        self.x.len() / self.d
+    }
+
+    /// Features per sample.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// The values, row-major.
+    pub fn values(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// Standardise with a saved standardiser.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if the widths differ.
+    pub fn standardize(&mut self, s: &Standardizer) -> Result<()> {
+        if s.mean.len() != self.d {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "standardiser fitted on {} features, data has {}",
+                s.mean.len(),
+                self.d
+            )));
+        }
+        for row in self.x.chunks_exact_mut(self.d) {
+            for ((v, m), sd) in row.iter_mut().zip(&s.mean).zip(&s.std) {
+                *v = ((*v as f64 - m) / sd) as f32;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows `range` as a `[rows, d]` tensor.
+    pub fn tensor(&self, rows: std::ops::Range<usize>, device: &Device, dtype: DType) -> Tensor<2> {
+        let values = self.x[rows.start * self.d..rows.end * self.d].to_vec();
+        Tensor::from_data(
+            TensorData::new(values, [rows.len(), self.d]),
+            (device, dtype),
+        )
+    }
+}
+
+/// Load unlabeled features from a CSV/TSV file (every column a feature) or an IDX images file.
+///
+/// # Errors
+/// [`NgmnnError::UnsupportedFormat`] for `.mat` and MNIST directories (they carry labels: load
+/// them with [`super::load`]); the parse errors of the formats.
+pub fn load_features(
+    path: &Path,
+    format: Option<DataFormat>,
+    csv: &CsvOptions,
+) -> Result<Features> {
+    let format = match format {
+        Some(f) => f,
+        None => DataFormat::detect(path)?,
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
+    match format {
+        DataFormat::Csv | DataFormat::Tsv => {
+            let delimiter = if format == DataFormat::Tsv {
+                b'\t'
+            } else {
+                csv.delimiter
+            };
+            let options = CsvOptions {
+                delimiter,
+                ..csv.clone()
+            };
+            parse_csv_features(&read_maybe_gz(path)?, &name, &options)
+        }
+        DataFormat::Idx if path.is_file() => {
+            let img = parse_idx(&read_maybe_gz(path)?, path)?;
+            let d: usize = img.dims[1..].iter().product();
+            Features::new(name, img.data, d.max(1))
+        }
+        _ => Err(NgmnnError::UnsupportedFormat {
+            path: path.to_owned(),
+            reason: "unlabeled data must be a CSV/TSV file or an IDX images file".into(),
+        }),
+    }
+}
+
+/// Parse CSV bytes whose every column is a feature. A first row with no numeric cell is a
+/// header (or as `options.header` says).
+///
+/// # Errors
+/// [`NgmnnError::InvalidData`] for an empty file, ragged rows or a non-numeric / non-finite
+/// cell (line and column named).
+pub fn parse_csv_features(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Features> {
+    let err = |reason: String| NgmnnError::data(Some(name), reason);
+    let mut x = Vec::new();
+    let mut width = None;
+    let mut first = true;
+    for rec in reader(bytes, options).records() {
+        let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
+        if is_blank(&rec) {
+            continue;
+        }
+        let header = first
+            && options
+                .header
+                .unwrap_or_else(|| rec.iter().all(|c| c.parse::<f64>().is_err()));
+        first = false;
+        if header {
+            continue;
+        }
+        let w = *width.get_or_insert(rec.len());
+        let line = line_of(&rec);
+        if rec.len() != w {
+            return Err(err(format!(
+                "line {line}: {} fields, expected {w}",
+                rec.len()
+            )));
+        }
+        for (j, cell) in rec.iter().enumerate() {
+            let v: f32 = cell
+                .parse()
+                .ok()
+                .filter(|v: &f32| v.is_finite())
+                .ok_or_else(|| {
+                    err(format!(
+                        "line {line}, column {}: {cell:?} is not a finite number",
+                        j + 1
+                    ))
+                })?;
+            x.push(v);
+        }
+    }
+    let d = width.ok_or_else(|| err("no data rows".into()))?;
+    Features::new(name, x, d)
+}

@@ -25,6 +25,19 @@ pub enum NgmnnError {
         rule: &'static str,
     },
 
+    /// A fit or a model would need more memory than is available: stopped before allocating.
+    #[error("{what} would need about {needed_mb} MB but {available_mb} MB are available; {remedy}")]
+    OutOfMemory {
+        /// What needs the memory.
+        what: String,
+        /// Estimated need, in MB.
+        needed_mb: u64,
+        /// The limit (the machine's available memory, or the configured limit), in MB.
+        available_mb: u64,
+        /// What to do instead.
+        remedy: String,
+    },
+
     /// The layer widths cannot form an NGMNN.
     #[error("invalid architecture: {0}")]
     InvalidArchitecture(String),

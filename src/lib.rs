@@ -37,6 +37,7 @@ pub mod error;
 #[cfg(feature = "train")]
 pub mod learner;
 pub mod linalg;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod plot;

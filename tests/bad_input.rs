@@ -302,4 +302,82 @@ fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
     std::fs::write(broken.join("model.json"), json).unwrap();
     std::fs::copy(model.join("model.bpk"), broken.join("model.bpk")).unwrap();
     cli_fails(&["eval", "--model", broken.to_str().unwrap()], "record");
+    // An absurd width in model.json: a typed error before anything of that size is allocated
+    // (it was a capacity-overflow panic or an allocation abort).
+    for absurd in ["2000000000", "18446744073709551615"] {
+        let json = std::fs::read_to_string(model.join("model.json"))
+            .unwrap()
+            .replace(
+                "\"hidden\": [\n      64,\n      16\n    ]",
+                &format!("\"hidden\": [\n      {absurd},\n      16\n    ]"),
+            );
+        assert!(json.contains(absurd));
+        std::fs::write(broken.join("model.json"), json).unwrap();
+        cli_fails(
+            &["eval", "--model", broken.to_str().unwrap()],
+            "do not belong together",
+        );
+    }
+}
+
+/// Wide data: the paper preset's d x d moments are estimated before they are allocated and a
+/// fit that would not fit stops with one line naming the size and the remedies; the broad
+/// preset (random first layer, O(d r) memory) trains the same file.
+#[test]
+fn wide_data_is_checked_against_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.csv");
+    let mut text = String::new();
+    for i in 0..30 {
+        let row: Vec<String> = (0..3000)
+            .map(|j| format!("{}", (i * 31 + j * 7) % 17))
+            .collect();
+        text += &format!("{},{}\n", row.join(","), i % 3);
+    }
+    std::fs::write(&wide, text).unwrap();
+    let path = wide.to_str().unwrap();
+    cli_fails(
+        &[
+            "train",
+            "--data",
+            path,
+            "--preset",
+            "paper",
+            "--memory-limit",
+            "10",
+        ],
+        "would need about",
+    );
+    cli_fails(
+        &[
+            "train",
+            "--data",
+            path,
+            "--preset",
+            "paper",
+            "--memory-limit",
+            "10",
+        ],
+        "broad preset",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ngmnn"))
+        .args([
+            "train",
+            "--data",
+            path,
+            "--hidden",
+            "256,16",
+            "--epochs",
+            "2",
+            "--memory-limit",
+            "10",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

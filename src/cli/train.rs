@@ -118,6 +118,11 @@ pub struct RunArgs {
     /// Standardise features (mean 0, std 1), fitted on the training part only.
     #[arg(long)]
     pub standardize: bool,
+    /// Memory the fit may use, in MB (default: the machine's available memory); the fit stops
+    /// with a clear error before an allocation that would not fit.
+    #[arg(long)]
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
     /// Seed of the split and of the initialisation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -395,6 +400,7 @@ pub(super) fn trainer_config(
         .with_random_scale(run.random_scale)
         .with_random_offset(run.random_offset)
         .with_image_shape(run.image_shape(declared_image)?)
+        .with_memory_limit(run.memory_limit.map(|mb| mb.saturating_mul(1 << 20)))
         .with_precision(run.precision);
     trainer.check()?;
     Ok(trainer)

@@ -29,7 +29,7 @@ impl Features {
     pub fn new(name: impl Into<String>, x: Vec<f32>, d: usize) -> Result<Self> {
         let name = name.into();
         let err = |reason: String| Err(NgmnnError::data(Some(&name), reason));
-        if d == 0 || x.is_empty() || x.len() % d != 0 {
+        if d == 0 || x.is_empty() || !x.len().is_multiple_of(d) {
             return err(format!(
                 "{} values do not make rows of {d} features",
                 x.len()

@@ -92,6 +92,26 @@ impl SavedModel {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "model record missing"),
             ));
         }
+        // model.json is untrusted: its widths must be what the record holds before anything of
+        // that size is allocated (a width edited to 2e9 would abort the process).
+        let record_bytes = std::fs::metadata(&record_path)
+            .map_err(|e| NgmnnError::io(&record_path, e))?
+            .len();
+        let widths = saved.config.widths();
+        let params = widths.windows(2).try_fold(0u64, |acc, w| {
+            let (a, b) = (w[0] as u64, w[1] as u64);
+            a.checked_mul(b)?.checked_add(b)?.checked_add(acc)
+        });
+        // At least 4 bytes per parameter (f32; an f64 fit stores 8).
+        if params.is_none_or(|p| p.saturating_mul(4) > record_bytes) {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "{} declares widths {widths:?} ({} parameters) but {} holds {record_bytes} bytes: \
+                 model.json and the record do not belong together",
+                meta_path.display(),
+                params.map_or_else(|| "an overflowing number of".to_string(), |p| p.to_string()),
+                record_path.display()
+            )));
+        }
         let model = saved
             .config
             .init(device)?

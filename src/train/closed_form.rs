@@ -406,8 +406,32 @@ impl ClosedFormFit {
             passes: 0,
             epoch: 0,
         };
+        if base < fit.params.len() - 1 {
+            // The lowest learned layer's moments: (p + c)^2 on the host, p its input width (the
+            // data's d for a learned first layer): d = 40000 would be ~50 GB.
+            let p = fit.host[base].0.nrows();
+            let c = model.n_classes();
+            let needed = crate::memory::layer_moments_bytes(p, c).unwrap_or(u64::MAX);
+            let remedy = if base == 0 {
+                "use the broad preset (the default: its random first layer needs O(d r), not \
+                 O(d^2)), reduce the features (e.g. PCA), or raise --memory-limit"
+            } else {
+                "narrow the random first layer (--hidden) or raise --memory-limit"
+            };
+            crate::memory::ensure_fits(
+                needed,
+                fit.config.memory_limit,
+                &format!("the moments of layer {}'s {p} inputs", base + 1),
+                remedy,
+            )?;
+        }
         if base == 1 && !fit.config.keep_first_layer {
             fit.scale_random_layer()?;
+        }
+        if base == 1 {
+            // The frozen layer's host copy is never read again (the backward steps use the
+            // layers above it): free its d x r f64 values.
+            fit.host[0] = (Mat::zeros(0, 0), Vec::new());
         }
         // Pass 0: the lowest learned layer's moments (once per fit) and the first epoch's
         // statistics.

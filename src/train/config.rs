@@ -153,6 +153,10 @@ pub struct ClosedFormConfig {
     /// of scaling (and masking) it again at the start of this fit.
     #[config(default = false)]
     pub keep_first_layer: bool,
+    /// Memory the fit may use, in bytes, checked before the large allocations (the moments of
+    /// the lowest learned layer's input); `None`: the machine's available memory.
+    #[config(default = "None")]
+    pub memory_limit: Option<u64>,
     /// Early stopping: with validation data, stop once its accuracy has not improved for this
     /// many epochs and return the best epoch's model (spec §4: select by validation data).
     /// `None`: run all `epochs` and return the last model.

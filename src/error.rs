@@ -25,6 +25,15 @@ pub enum NgmnnError {
         rule: &'static str,
     },
 
+    /// Another process holds the lock of an output directory.
+    #[error("{} is in use by another ngmnn run{}", path.display(), pid.map(|p| format!(", pid {p}")).unwrap_or_default())]
+    Busy {
+        /// The directory.
+        path: PathBuf,
+        /// The pid the holder wrote into the lock file, if readable.
+        pid: Option<u32>,
+    },
+
     /// A fit or a model would need more memory than is available: stopped before allocating.
     #[error("{what} would need about {needed_mb} MB but {available_mb} MB are available; {remedy}")]
     OutOfMemory {

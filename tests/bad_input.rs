@@ -289,6 +289,12 @@ fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
     );
     assert!(!preds.exists(), "no output for a failed prediction");
     // A model directory missing its record; one whose config disagrees with the record.
+    // (A run's folder keeps its files in the version CURRENT names.)
+    let model = model.join(
+        std::fs::read_to_string(model.join("CURRENT"))
+            .unwrap()
+            .trim(),
+    );
     let broken = dir.path().join("broken");
     std::fs::create_dir(&broken).unwrap();
     std::fs::copy(model.join("model.json"), broken.join("model.json")).unwrap();

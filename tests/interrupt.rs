@@ -53,18 +53,19 @@ fn interrupted_training_leaves_a_complete_model_and_resumes() {
         "a summary of the completed epochs"
     );
 
+    // The files of the last complete epoch, in the version CURRENT names.
+    let version = out.join(std::fs::read_to_string(out.join("CURRENT")).unwrap().trim());
     let ckpt: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("checkpoint.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(version.join("checkpoint.json")).unwrap()).unwrap();
     let done = ckpt["history"]["epochs"].as_array().unwrap().len();
     assert!(done >= 3, "{done}");
-    assert!(out.join("model.bpk").exists() && out.join("model.json").exists());
-    assert!(
-        std::fs::read_dir(&out).unwrap().all(|e| !e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .ends_with(".tmp"))
-    );
+    assert!(version.join("model.bpk").exists() && version.join("model.json").exists());
+    for folder in [&out, &version] {
+        assert!(std::fs::read_dir(folder).unwrap().all(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            !name.ends_with(".tmp") && !name.starts_with(".staging")
+        }));
+    }
 
     // The saved model evaluates, and the run resumes to two more epochs.
     let eval = Command::new(env!("CARGO_BIN_EXE_ngmnn"))
@@ -97,8 +98,9 @@ fn interrupted_training_leaves_a_complete_model_and_resumes() {
         text.contains(&format!("resuming after epoch {done}")),
         "{text}"
     );
+    let version = out.join(std::fs::read_to_string(out.join("CURRENT")).unwrap().trim());
     let ckpt: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("checkpoint.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(version.join("checkpoint.json")).unwrap()).unwrap();
     let epochs: Vec<u64> = ckpt["history"]["epochs"]
         .as_array()
         .unwrap()

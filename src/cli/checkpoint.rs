@@ -30,6 +30,8 @@ impl Checkpoint {
     }
 
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        // The run folder's current version (checked against its manifest).
+        let dir = &ngmnn::model::outdir::resolve(dir)?;
         let path = dir.join(CHECKPOINT_FILE);
         let bytes = std::fs::read(&path).with_context(|| {
             format!(

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use ngmnn::data::open_stream;
-use ngmnn::model::{NgmnnConfig, SavedModel};
+use ngmnn::model::{NgmnnConfig, SavedModel, outdir};
 use ngmnn::train::{ClosedFormFit, History};
 
 use super::interrupt;
@@ -22,6 +22,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
              without --stream-rows"
         );
     }
+    let lock = args.out.as_deref().map(outdir::lock).transpose()?;
     let chatty = !(args.quiet || args.json);
     let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
     let device = run.backend.device()?;
@@ -78,10 +79,16 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         &mut history,
         epochs,
         chatty,
-        |model, _| match &args.out {
-            Some(dir) => SavedModel::new(config.clone(), classes.clone())
-                .save(model, dir)
-                .with_context(|| format!("saving the model to {}", dir.display())),
+        |model, history| match &lock {
+            Some(lock) => {
+                let version = format!("v{}", history.epochs.len());
+                outdir::publish(lock, &version, |staging| -> anyhow::Result<()> {
+                    SavedModel::new(config.clone(), classes.clone())
+                        .save(model, staging)
+                        .with_context(|| format!("saving the model to {}", lock.dir().display()))
+                })
+                .map(|_| ())
+            }
             None => Ok(()),
         },
     )?;

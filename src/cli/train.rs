@@ -1,7 +1,7 @@
 //! `ngmnn train`: the closed-form fit, with per-epoch checkpoints (`--out`), clean Ctrl-C
 //! handling, `--resume`, a progress bar, `--plot` and `--json`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ngmnn::Precision;
 use ngmnn::data::{Dataset, Standardizer};
 use ngmnn::metrics::macro_f1;
-use ngmnn::model::{Activation, Ngmnn, NgmnnConfig, SavedModel};
+use ngmnn::model::{Activation, Ngmnn, NgmnnConfig, SavedModel, outdir};
 use ngmnn::plot::plot_history;
 use ngmnn::report::{TrainReport, write_json};
 use ngmnn::solve::TargetMap;
@@ -181,6 +181,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(rows) = args.stream_rows {
         return super::stream::run(&args, rows as usize);
     }
+    // One run per output folder: the lock is taken before anything else is done.
+    let out = args.out.clone().or_else(|| args.resume.clone());
+    let lock = out.as_deref().map(outdir::lock).transpose()?;
     let resumed = match &args.resume {
         Some(dir) => Some(Checkpoint::load(dir)?),
         None => None,
@@ -188,7 +191,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let run = resumed
         .as_ref()
         .map_or_else(|| args.run.clone(), |c| c.run.clone());
-    let out = args.out.clone().or_else(|| args.resume.clone());
     let epochs = args
         .epochs
         .or(resumed.as_ref().map(|c| c.epochs))
@@ -251,8 +253,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         &mut history,
         epochs,
         chatty,
-        |model, history| match &out {
-            Some(dir) => save(dir, &run, &config, &data, &trainer, model, history, epochs),
+        |model, history| match &lock {
+            Some(lock) => save(lock, &run, &config, &data, &trainer, model, history, epochs),
             None => Ok(()),
         },
     )?;
@@ -451,7 +453,7 @@ fn split(
 /// Write the model, its description and the checkpoint (each file atomically).
 #[allow(clippy::too_many_arguments)]
 fn save(
-    dir: &Path,
+    lock: &outdir::DirLock,
     run: &RunArgs,
     config: &NgmnnConfig,
     data: &Prepared,
@@ -463,15 +465,20 @@ fn save(
     let mut saved = SavedModel::new(config.clone(), data.train.classes().to_vec());
     saved.standardizer = data.standardizer.clone();
     saved.trainer = Some(trainer.clone());
-    saved
-        .save(model, dir)
-        .with_context(|| format!("saving the model to {}", dir.display()))?;
-    Checkpoint {
-        run: run.clone(),
-        epochs,
-        history: history.clone(),
-    }
-    .save(dir)
+    let version = format!("v{}", history.epochs.len());
+    let dir = lock.dir();
+    outdir::publish(lock, &version, |staging| -> anyhow::Result<()> {
+        saved
+            .save(model, staging)
+            .with_context(|| format!("saving the model to {}", dir.display()))?;
+        Checkpoint {
+            run: run.clone(),
+            epochs,
+            history: history.clone(),
+        }
+        .save(staging)
+    })?;
+    Ok(())
 }
 
 fn row(r: &EpochRecord) -> String {

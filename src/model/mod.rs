@@ -5,6 +5,7 @@
 mod activation;
 mod forward;
 mod network;
+pub mod outdir;
 mod store;
 
 pub use activation::Activation;

@@ -1,7 +1,9 @@
 //! Saving and loading a trained model: a directory holding the Burn record (`model.bpk`) and
 //! a JSON description (`model.json`: the [`NgmnnConfig`], the class names, the input
-//! standardisation and the trainer config used). Both files are written atomically (temporary
-//! file + rename), so an interrupted save never leaves a half-written file.
+//! standardisation and the trainer config used). Both files are written atomically (a
+//! temporary file unique to the writer, flushed to disk, renamed, the directory flushed), so an
+//! interrupted save never leaves a half-written file; a run's output folder keeps each epoch's
+//! files as one unit ([`super::outdir`]).
 
 use std::path::{Path, PathBuf};
 
@@ -59,11 +61,14 @@ impl SavedModel {
             ));
         }
         std::fs::create_dir_all(dir).map_err(|e| NgmnnError::io(dir, e))?;
-        let record_tmp = dir.join(format!(".{RECORD_FILE}.tmp"));
+        let record_tmp = temp_name(&dir.join(RECORD_FILE));
         model
             .clone()
             .save_file(&record_tmp)
             .map_err(|e| NgmnnError::Record(e.to_string()))?;
+        std::fs::File::open(&record_tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| NgmnnError::io(&record_tmp, e))?;
         rename(&record_tmp, &dir.join(RECORD_FILE))?;
         let json = serde_json::to_vec_pretty(self).map_err(|e| NgmnnError::Json {
             path: dir.join(META_FILE),
@@ -78,6 +83,8 @@ impl SavedModel {
     /// [`NgmnnError::Io`] if a file is missing, [`NgmnnError::Json`] if `model.json` is
     /// malformed, [`NgmnnError::Record`] if the record does not match the config.
     pub fn load(dir: &Path, device: &Device) -> Result<(SavedModel, Ngmnn)> {
+        // A run's output folder: its current complete version, checked against its manifest.
+        let dir = &super::outdir::resolve(dir)?;
         let meta_path = dir.join(META_FILE);
         let bytes = std::fs::read(&meta_path).map_err(|e| NgmnnError::io(&meta_path, e))?;
         let saved: SavedModel = serde_json::from_slice(&bytes).map_err(|e| NgmnnError::Json {
@@ -151,15 +158,40 @@ impl SavedModel {
 /// # Errors
 /// [`NgmnnError::Io`] if writing or renaming fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_name(path);
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| NgmnnError::io(&tmp, e));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    rename(&tmp, path)
+}
+
+/// A temporary name beside `path`, unique to this process and call: concurrent writers never
+/// share one.
+fn temp_name(path: &Path) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp: PathBuf = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).map_err(|e| NgmnnError::io(&tmp, e))?;
-    rename(&tmp, path)
+    let k = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}.{k}.tmp", std::process::id()))
 }
 
+/// Rename (the file was flushed before), then flush the directory so the rename survives a
+/// power loss.
 fn rename(from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| NgmnnError::io(to, e))
+    std::fs::rename(from, to).map_err(|e| NgmnnError::io(to, e))?;
+    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| NgmnnError::io(parent, e))?;
+    }
+    Ok(())
 }

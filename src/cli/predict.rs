@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use ngmnn::data::{DataFormat, Features, LabelColumn, load_features};
-use ngmnn::model::{Ngmnn, SavedModel, write_atomic};
+use ngmnn::data::{CsvFeatureStream, DataFormat, Features, LabelColumn, load_features};
+use ngmnn::model::{Ngmnn, SavedModel};
 
 use super::common::{BackendArgs, DataArgs, prepare_for_model};
 
@@ -37,70 +37,161 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = args.backend.device()?;
     let (saved, model) = SavedModel::load(&args.model, &device)
         .with_context(|| format!("loading model {}", args.model.display()))?;
-    let (features, actual) = match unlabeled(&args.data, saved.config.d_input)? {
-        Some(mut features) => {
-            if let Some(s) = &saved.standardizer {
-                features.standardize(s)?;
+    let d_model = saved.config.d_input;
+    let mut output = Output::create(&args.output, &saved.classes, args.scores)?;
+    let temp = output.temp.clone();
+    let mut write = || -> anyhow::Result<bool> {
+        Ok(match unlabeled(&args.data, d_model)? {
+            Some(mut source) => {
+                // Unlabeled rows, a batch at a time: the file need not fit in memory.
+                while let Some(mut batch) = source.next()? {
+                    if batch.d() != d_model {
+                        anyhow::bail!(
+                            "the data has {} features but the model expects {d_model}",
+                            batch.d()
+                        );
+                    }
+                    if let Some(s) = &saved.standardizer {
+                        batch.standardize(s)?;
+                    }
+                    output.write_batch(&model, &batch, None, &device)?;
+                }
+                false
             }
-            (features, None)
-        }
-        None => {
-            let (_, _, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
-            let features = Features::new(data.name(), data.features().to_vec(), data.d())?;
-            (features, Some(data.labels().to_vec()))
+            None => {
+                let (_, _, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
+                let features = Features::new(data.name(), data.features().to_vec(), data.d())?;
+                output.write_batch(&model, &features, Some(data.labels()), &device)?;
+                true
+            }
+        })
+    };
+    let labeled = match write() {
+        Ok(labeled) => labeled,
+        Err(e) => {
+            // No partial output.
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
         }
     };
-    if features.d() != saved.config.d_input {
-        anyhow::bail!(
-            "the data has {} features but the model expects {}",
-            features.d(),
-            saved.config.d_input
-        );
-    }
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["index".to_string(), "predicted".to_string()];
-    if actual.is_some() {
-        header.push("actual".into());
-    }
-    if args.scores {
-        header.extend(saved.classes.iter().map(|c| format!("score:{c}")));
-    }
-    out.write_record(&header)?;
-    let n = features.n();
-    for start in (0..n).step_by(BATCH_ROWS) {
-        let rows = start..(start + BATCH_ROWS).min(n);
-        let (pred, scores) = predict_batch(&model, &features, rows.clone(), &device)?;
-        for (i, p) in rows.zip(pred) {
-            let mut record = vec![i.to_string(), saved.classes[p].clone()];
-            if let Some(actual) = &actual {
-                record.push(saved.classes[actual[i]].clone());
-            }
-            if args.scores {
-                let c = saved.classes.len();
-                let row = &scores[(i - start) * c..(i - start + 1) * c];
-                record.extend(row.iter().map(|s| format!("{s:.6}")));
-            }
-            out.write_record(&record)?;
-        }
-    }
-    let bytes = out.into_inner().context("writing the predictions")?;
-    write_atomic(&args.output, &bytes)?;
+    let n = output.finish(&args.output)?;
     println!(
         "{n} predictions{} written to {}",
-        if actual.is_some() {
-            ""
-        } else {
-            " (unlabeled data)"
-        },
+        if labeled { "" } else { " (unlabeled data)" },
         args.output.display()
     );
     Ok(())
 }
 
-/// The data as unlabeled features, when it has no labels: `--label-col none`; a CSV/TSV file
-/// with exactly the model's number of columns; an IDX images file without a labels file.
-/// `None`: labeled data (read as for `eval`).
-fn unlabeled(data: &DataArgs, d_model: usize) -> anyhow::Result<Option<Features>> {
+/// The predictions file, written row by row to a temporary file beside the output and renamed
+/// at the end (a failed run leaves no partial output).
+struct Output {
+    writer: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    temp: PathBuf,
+    classes: Vec<String>,
+    scores: bool,
+    header: bool,
+    rows: usize,
+}
+
+impl Output {
+    fn create(path: &Path, classes: &[String], scores: bool) -> anyhow::Result<Self> {
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file =
+            std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+        Ok(Self {
+            writer: csv::Writer::from_writer(std::io::BufWriter::new(file)),
+            temp,
+            classes: classes.to_vec(),
+            scores,
+            header: false,
+            rows: 0,
+        })
+    }
+
+    /// Predict `features` in device batches and append their rows (`actual` when `labels`).
+    fn write_batch(
+        &mut self,
+        model: &Ngmnn,
+        features: &Features,
+        labels: Option<&[usize]>,
+        device: &burn::tensor::Device,
+    ) -> anyhow::Result<()> {
+        if !self.header {
+            let mut header = vec!["index".to_string(), "predicted".to_string()];
+            if labels.is_some() {
+                header.push("actual".into());
+            }
+            if self.scores {
+                header.extend(self.classes.iter().map(|c| format!("score:{c}")));
+            }
+            self.writer.write_record(&header)?;
+            self.header = true;
+        }
+        let (n, c) = (features.n(), self.classes.len());
+        for start in (0..n).step_by(BATCH_ROWS) {
+            let rows = start..(start + BATCH_ROWS).min(n);
+            let (pred, scores) = predict_batch(model, features, rows.clone(), device)?;
+            for (i, p) in rows.zip(pred) {
+                let mut record = vec![(self.rows + i).to_string(), self.classes[p].clone()];
+                if let Some(labels) = labels {
+                    record.push(self.classes[labels[i]].clone());
+                }
+                if self.scores {
+                    let row = &scores[(i - start) * c..(i - start + 1) * c];
+                    record.extend(row.iter().map(|s| format!("{s:.6}")));
+                }
+                self.writer.write_record(&record)?;
+            }
+        }
+        self.rows += n;
+        Ok(())
+    }
+
+    /// Flush, sync and move the file into place; the number of rows written.
+    fn finish(self, path: &Path) -> anyhow::Result<usize> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", self.temp.display()))?
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", self.temp.display()))?;
+        file.sync_all()?;
+        std::fs::rename(&self.temp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(self.rows)
+    }
+}
+
+/// Unlabeled rows, read a batch at a time.
+enum Unlabeled {
+    /// A CSV/TSV stream and its first batch (read to see the width).
+    Csv(CsvFeatureStream, Option<Features>),
+    /// IDX images (one batch).
+    Whole(Option<Features>),
+}
+
+impl Unlabeled {
+    fn next(&mut self) -> anyhow::Result<Option<Features>> {
+        Ok(match self {
+            Unlabeled::Csv(stream, first) => match first.take() {
+                Some(batch) => Some(batch),
+                None => stream.next_batch(STREAM_ROWS)?,
+            },
+            Unlabeled::Whole(all) => all.take(),
+        })
+    }
+}
+
+/// Rows read per batch from an unlabeled CSV file.
+const STREAM_ROWS: usize = 65_536;
+
+/// The data as unlabeled rows, when it has no labels: `--label-col none`; a CSV/TSV file with
+/// exactly the model's number of columns; an IDX images file without a labels file. `None`:
+/// labeled data (read as for `eval`).
+fn unlabeled(data: &DataArgs, d_model: usize) -> anyhow::Result<Option<Unlabeled>> {
     if data.data == ngmnn::data::BUILTIN_NAME {
         return Ok(None);
     }
@@ -109,21 +200,31 @@ fn unlabeled(data: &DataArgs, d_model: usize) -> anyhow::Result<Option<Features>
         Some(f) => f,
         None => DataFormat::detect(path)?,
     };
-    let csv = data.csv_options();
-    let load = || -> anyhow::Result<Features> {
-        load_features(path, Some(format), &csv).with_context(|| format!("loading {}", data.data))
-    };
+    let mut csv = data.csv_options();
+    if format == DataFormat::Tsv {
+        csv.delimiter = b'\t';
+    }
+    let explicit = data.label_col == LabelColumn::None;
     match format {
-        _ if data.label_col == LabelColumn::None => Ok(Some(load()?)),
         DataFormat::Csv | DataFormat::Tsv => {
-            // As many numeric columns as the model has inputs: no label column. (A file that
-            // does not parse as all-numeric has a label column, e.g. names: read it labeled.)
-            Ok(load().ok().filter(|f| f.d() == d_model))
+            let mut stream = CsvFeatureStream::open(path, &csv)?;
+            // As many numeric columns as the model has inputs: no label column. (A file whose
+            // rows do not parse as all-numeric has a label column, e.g. names: read it labeled.)
+            match stream.next_batch(STREAM_ROWS) {
+                Ok(first) if explicit || first.as_ref().is_some_and(|f| f.d() == d_model) => {
+                    Ok(Some(Unlabeled::Csv(stream, first)))
+                }
+                Err(e) if explicit => Err(e).with_context(|| format!("loading {}", data.data)),
+                _ => Ok(None),
+            }
         }
         DataFormat::Idx
-            if path.is_file() && ngmnn::data::labels_path_for(path).is_none_or(|p| !p.exists()) =>
+            if path.is_file()
+                && (explicit || ngmnn::data::labels_path_for(path).is_none_or(|p| !p.exists())) =>
         {
-            Ok(Some(load()?))
+            let features = load_features(path, Some(format), &csv)
+                .with_context(|| format!("loading {}", data.data))?;
+            Ok(Some(Unlabeled::Whole(Some(features))))
         }
         _ => Ok(None),
     }

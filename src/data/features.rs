@@ -142,48 +142,105 @@ pub fn load_features(
 /// header (or as `options.header` says).
 ///
 /// # Errors
-/// [`NgmnnError::InvalidData`] for an empty file, ragged rows or a non-numeric / non-finite
-/// cell (line and column named).
+/// As [`CsvFeatureStream::next_batch`]; [`NgmnnError::InvalidData`] for a file without data
+/// rows.
 pub fn parse_csv_features(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Features> {
-    let err = |reason: String| NgmnnError::data(Some(name), reason);
+    let input = Box::new(std::io::Cursor::new(bytes.to_vec()));
+    let mut stream = CsvFeatureStream::new(input, name, options);
     let mut x = Vec::new();
-    let mut width = None;
-    let mut first = true;
-    for rec in reader(bytes, options).records() {
-        let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
-        if is_blank(&rec) {
-            continue;
-        }
-        let header = first
-            && options
-                .header
-                .unwrap_or_else(|| rec.iter().all(|c| c.parse::<f64>().is_err()));
-        first = false;
-        if header {
-            continue;
-        }
-        let w = *width.get_or_insert(rec.len());
-        let line = line_of(&rec);
-        if rec.len() != w {
-            return Err(err(format!(
-                "line {line}: {} fields, expected {w}",
-                rec.len()
-            )));
-        }
-        for (j, cell) in rec.iter().enumerate() {
-            let v: f32 = cell
-                .parse()
-                .ok()
-                .filter(|v: &f32| v.is_finite())
-                .ok_or_else(|| {
-                    err(format!(
-                        "line {line}, column {}: {cell:?} is not a finite number",
-                        j + 1
-                    ))
-                })?;
-            x.push(v);
+    let mut d = None;
+    while let Some(batch) = stream.next_batch(1 << 16)? {
+        d = Some(batch.d);
+        x.extend_from_slice(&batch.x);
+    }
+    let d = d.ok_or_else(|| NgmnnError::data(Some(name), "no data rows"))?;
+    Features::new(name, x, d)
+}
+
+/// Unlabeled CSV rows read a batch at a time (prediction on files larger than memory).
+pub struct CsvFeatureStream {
+    records: csv::StringRecordsIntoIter<Box<dyn std::io::Read + Send>>,
+    name: String,
+    header: Option<bool>,
+    width: Option<usize>,
+    first: bool,
+}
+
+impl CsvFeatureStream {
+    /// Read CSV from `input` (every column a feature).
+    pub fn new(input: Box<dyn std::io::Read + Send>, name: &str, options: &CsvOptions) -> Self {
+        Self {
+            records: reader(input, options).into_records(),
+            name: name.to_owned(),
+            header: options.header,
+            width: None,
+            first: true,
         }
     }
-    let d = width.ok_or_else(|| err("no data rows".into()))?;
-    Features::new(name, x, d)
+
+    /// Open a CSV/TSV file (gzip optional) for streaming.
+    ///
+    /// # Errors
+    /// [`NgmnnError::Io`] if it cannot be opened.
+    pub fn open(path: &Path, options: &CsvOptions) -> Result<Self> {
+        let name = path
+            .file_name()
+            .map_or_else(|| "csv".into(), |s| s.to_string_lossy().into_owned());
+        Ok(Self::new(super::load::open_maybe_gz(path)?, &name, options))
+    }
+
+    /// The next at most `rows` rows; `None` at the end.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidData`] for ragged rows or a non-numeric / non-finite cell (line and
+    /// column named).
+    pub fn next_batch(&mut self, rows: usize) -> Result<Option<Features>> {
+        let name = self.name.clone();
+        let err = |reason: String| NgmnnError::data(Some(&name), reason);
+        let mut x = Vec::new();
+        let mut count = 0;
+        while count < rows {
+            let Some(rec) = self.records.next() else {
+                break;
+            };
+            let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
+            if is_blank(&rec) {
+                continue;
+            }
+            let header = self.first
+                && self
+                    .header
+                    .unwrap_or_else(|| rec.iter().all(|c| c.parse::<f64>().is_err()));
+            self.first = false;
+            if header {
+                continue;
+            }
+            let w = *self.width.get_or_insert(rec.len());
+            let line = line_of(&rec);
+            if rec.len() != w {
+                return Err(err(format!(
+                    "line {line}: {} fields, expected {w}",
+                    rec.len()
+                )));
+            }
+            for (j, cell) in rec.iter().enumerate() {
+                let v: f32 = cell
+                    .parse()
+                    .ok()
+                    .filter(|v: &f32| v.is_finite())
+                    .ok_or_else(|| {
+                        err(format!(
+                            "line {line}, column {}: {cell:?} is not a finite number",
+                            j + 1
+                        ))
+                    })?;
+                x.push(v);
+            }
+            count += 1;
+        }
+        match (count, self.width) {
+            (0, _) | (_, None) => Ok(None),
+            (_, Some(d)) => Features::new(&self.name, x, d).map(Some),
+        }
+    }
 }

@@ -15,7 +15,7 @@ mod stream;
 pub use builtin::{BUILTIN_NAME, digits};
 pub use csv::{CsvOptions, LabelColumn, load_csv, parse_csv};
 pub use dataset::Dataset;
-pub use features::{Features, load_features, parse_csv_features};
+pub use features::{CsvFeatureStream, Features, load_features, parse_csv_features};
 pub use idx::{labels_path_for, load_idx, load_idx_dir, parse_idx};
 pub use load::{DataFormat, LoadedData, StreamedData, load, open_stream};
 pub use mat::{load_mat, parse_mat};

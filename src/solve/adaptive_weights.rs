@@ -15,7 +15,7 @@
 //! alpha_i = max(t - f_i / (2 lambda), 0)  = max(fs[P] - f_i, 0) / (2 lambda)
 //! ```
 //! (the two forms agree since `2 K lambda t = sum(fs[0..K]) + 2 lambda = K fs[P]`).
-//! `P = K + 1` in the reference (**[quirk]**, [`AlphaIndex::Paper`]: one past the textbook
+//! `P = K + 1` in the reference (**\[quirk\]**, [`AlphaIndex::Paper`]: one past the textbook
 //! index, so `sum(alpha)` is slightly above 1) and `P = K` in Nie et al.
 //! ([`AlphaIndex::Textbook`]). The largest losses get weight 0: robustness to outliers.
 //! If `lambda` is 0 up to the losses' rounding (all losses equal) the weights fall back to
@@ -38,7 +38,7 @@ use crate::linalg::to_host_vec;
 /// Which sorted loss sets `lambda`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlphaIndex {
-    /// `fs[K + 1]`, as the reference implementation (**[quirk]**).
+    /// `fs[K + 1]`, as the reference implementation (**\[quirk\]**).
     Paper,
     /// `fs[K]`, as Nie et al. (KDD 2014).
     Textbook,

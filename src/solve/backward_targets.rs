@@ -10,7 +10,7 @@
 //! "Low rank": the exact least-squares pre-image needs `(W_j W_j^T)^-1`, singular since
 //! `rank <= d_j < d_{j-1}`; the method drops it (exact when `W_j` has orthonormal columns).
 //!
-//! **[quirk]** The softmax over samples puts all targets near `-ln n`; kept for fidelity as
+//! **\[quirk\]** The softmax over samples puts all targets near `-ln n`; kept for fidelity as
 //! [`TargetMap::ColumnSoftmax`]. The reference does **not** clamp the softmax into
 //! `[clip, 1 - clip]`: its `revise_latent` only replaces values that are not strictly inside
 //! `(0, 1)` (an underflowed `0` becomes `clip`, a `1` becomes `1 - clip`) and keeps every other
@@ -55,7 +55,7 @@ use crate::model::{Activation, LayerParams};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetMap {
-    /// Softmax over the n samples with the reference's repair of the bounds (**[quirk]**):
+    /// Softmax over the n samples with the reference's repair of the bounds (**\[quirk\]**):
     /// values `<= 0` become `clip`, values `>= 1` become `1 - clip`, all others are kept
     /// ([`revise_latent`]).
     #[default]

@@ -8,10 +8,10 @@
 //! # Algorithm
 //! Block-coordinate descent, at most `max_iterations` rounds (reference: 4), stopping early
 //! when the objective moves by less than `tolerance` (1e-2). Each round runs
-//! A ([`super::slack`]), B ([`super::adaptive_weights`]) and C ([`super::stiefel`]) in that
+//! A ([`super::slack`](mod@super::slack)), B ([`super::adaptive_weights`](mod@super::adaptive_weights)) and C ([`super::stiefel`]) in that
 //! order, then evaluates the objective with the new `W`, `b`.
 //!
-//! **[quirk]** The reference computes `M` and `alpha` with the bias passed in at entry, not the
+//! **\[quirk\]** The reference computes `M` and `alpha` with the bias passed in at entry, not the
 //! freshly updated `b` ([`DecisionOptions::fresh_bias`] = false); the corrected variant uses
 //! the current `b`. The reference also re-adapts `lambda` every round, which changes the
 //! objective between rounds (it can rise when `lambda` grows); the corrected variant holds the

@@ -1,10 +1,10 @@
 //! The method's closed-form sub-problems, one file each (spec §1-§3).
 //!
-//! * [`ridge`]: forward ridge regression of a hidden layer onto its targets (§1);
-//! * [`backward_targets`]: the low-rank backward approximation that produces those targets (§2);
+//! * [`ridge`](mod@ridge): forward ridge regression of a hidden layer onto its targets (§1);
+//! * [`backward_targets`](mod@backward_targets): the low-rank backward approximation that produces those targets (§2);
 //! * the decision layer (§3), an adaptive SVM on the flexible Stiefel manifold, by block
-//!   coordinate descent over [`slack`] (A), [`adaptive_weights`] (B) and [`stiefel`] (C),
-//!   driven by [`decision_layer`].
+//!   coordinate descent over [`slack`](mod@slack) (A), [`adaptive_weights`](mod@adaptive_weights) (B) and [`stiefel`] (C),
+//!   driven by [`decision_layer`](mod@decision_layer).
 //!
 //! Every solve reads the data only through sums over samples ([`moments`]), so the same code
 //! serves in-memory, streamed and sharded fits.

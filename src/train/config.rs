@@ -17,7 +17,7 @@ use super::ClosedForm;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// The reference implementation's behaviour, quirks included (spec **[quirk]**s):
+    /// The reference implementation's behaviour, quirks included (spec **\[quirk\]**s):
     /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
     Paper,
     /// The quirks fixed: textbook `fs[K]` (Nie et al.; with `ratio` 1 and `K = n - 2` the two

@@ -25,6 +25,17 @@ pub struct Dataset {
     image_shape: Option<[usize; 2]>,
 }
 
+/// The first NaN or infinite value of row-major `x` with `d` columns, described.
+pub(crate) fn non_finite(x: &[f32], d: usize) -> Option<String> {
+    let pos = x.iter().position(|v| !v.is_finite())?;
+    Some(format!(
+        "non-finite feature {} at sample {}, feature {}",
+        x[pos],
+        pos / d,
+        pos % d
+    ))
+}
+
 impl Dataset {
     /// Build and validate a dataset.
     ///
@@ -53,13 +64,8 @@ impl Dataset {
                 y.len()
             ));
         }
-        if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
-            return err(format!(
-                "non-finite feature {} at sample {}, feature {}",
-                x[pos],
-                pos / d,
-                pos % d
-            ));
+        if let Some(reason) = non_finite(&x, d) {
+            return err(reason);
         }
         if let Some((i, &label)) = y.iter().enumerate().find(|&(_, &l)| l >= classes.len()) {
             return err(format!(

@@ -8,6 +8,7 @@ use std::path::Path;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::csv::{CsvOptions, is_blank, line_of, reader};
+use super::dataset::non_finite;
 use super::idx::parse_idx;
 use super::load::{DataFormat, read_maybe_gz};
 use super::standardize::Standardizer;
@@ -35,13 +36,8 @@ impl Features {
                 x.len()
             ));
         }
-        if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
-            return err(format!(
-                "non-finite feature {} at sample {}, feature {}",
-                x[pos],
-                pos / d,
-                pos % d
-            ));
+        if let Some(reason) = non_finite(&x, d) {
+            return err(reason);
         }
         Ok(Self { name, x, d })
     }

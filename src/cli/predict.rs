@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use ngmnn::data::{CsvFeatureStream, DataFormat, Features, LabelColumn, load_features};
+use ngmnn::data::{
+    BatchSource, CsvFeatureStream, CsvStream, DataFormat, Features, LabelColumn, load_features,
+};
 use ngmnn::model::{Ngmnn, SavedModel};
 
 use super::common::{BackendArgs, DataArgs, prepare_for_model};
@@ -57,6 +59,41 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
                     output.write_batch(&model, &batch, None, &device)?;
                 }
                 false
+            }
+            None if is_csv(&args.data)? => {
+                // Labeled CSV/TSV: streamed too, labels mapped to the model's classes by name.
+                let mut stream = CsvStream::open(
+                    Path::new(&args.data.data),
+                    &csv_options(&args.data)?,
+                    STREAM_ROWS,
+                )
+                .with_context(|| format!("loading {}", args.data.data))?;
+                if stream.n_features() != d_model {
+                    anyhow::bail!(
+                        "the data has {} features but the model expects {d_model}",
+                        stream.n_features()
+                    );
+                }
+                let to_model: Vec<usize> =
+                    stream
+                        .classes()
+                        .iter()
+                        .map(|name| {
+                            saved.classes.iter().position(|c| c == name).with_context(|| {
+                            format!("class {name:?} of the data is not among the model's classes")
+                        })
+                        })
+                        .collect::<anyhow::Result<_>>()?;
+                stream.reset()?;
+                while let Some(batch) = stream.next_batch()? {
+                    let labels: Vec<usize> = batch.labels.iter().map(|&l| to_model[l]).collect();
+                    let mut features = Features::new(stream.name(), batch.features, d_model)?;
+                    if let Some(s) = &saved.standardizer {
+                        features.standardize(s)?;
+                    }
+                    output.write_batch(&model, &features, Some(&labels), &device)?;
+                }
+                true
             }
             None => {
                 let (_, _, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
@@ -185,7 +222,33 @@ impl Unlabeled {
     }
 }
 
-/// Rows read per batch from an unlabeled CSV file.
+/// Whether the data is a CSV/TSV file.
+fn is_csv(data: &DataArgs) -> anyhow::Result<bool> {
+    if data.data == ngmnn::data::BUILTIN_NAME {
+        return Ok(false);
+    }
+    let format = match data.format {
+        Some(f) => f,
+        None => DataFormat::detect(Path::new(&data.data))?,
+    };
+    Ok(matches!(format, DataFormat::Csv | DataFormat::Tsv))
+}
+
+/// The CSV options of the data (tab-delimited for TSV).
+fn csv_options(data: &DataArgs) -> anyhow::Result<ngmnn::data::CsvOptions> {
+    let mut csv = data.csv_options();
+    let path = Path::new(&data.data);
+    let format = match data.format {
+        Some(f) => f,
+        None => DataFormat::detect(path)?,
+    };
+    if format == DataFormat::Tsv {
+        csv.delimiter = b'\t';
+    }
+    Ok(csv)
+}
+
+/// Rows read per batch from a CSV file.
 const STREAM_ROWS: usize = 65_536;
 
 /// The data as unlabeled rows, when it has no labels: `--label-col none`; a CSV/TSV file with
@@ -200,10 +263,7 @@ fn unlabeled(data: &DataArgs, d_model: usize) -> anyhow::Result<Option<Unlabeled
         Some(f) => f,
         None => DataFormat::detect(path)?,
     };
-    let mut csv = data.csv_options();
-    if format == DataFormat::Tsv {
-        csv.delimiter = b'\t';
-    }
+    let csv = csv_options(data)?;
     let explicit = data.label_col == LabelColumn::None;
     match format {
         DataFormat::Csv | DataFormat::Tsv => {

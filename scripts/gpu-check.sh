@@ -5,7 +5,8 @@
 #   scripts/gpu-check.sh                 # wgpu (+ tch if $LIBTORCH is set)
 #   WITH_CUDA=1 scripts/gpu-check.sh     # also cuda (its build downloads LLVM: needs internet)
 #
-# Environment: MNIST (default ../shared/data/mnist), EPOCHS (default 3), HIDDEN (default 256),
+# Environment: MNIST (default ../shared/data/mnist), EPOCHS (default 3), PRESET (default paper),
+# HIDDEN (default 256 for paper, 2048,64 for broad),
 # TCH_DEVICE (a CUDA index for libtorch; default: libtorch's CPU), CARGO_TARGET_DIR.
 # wgpu on an NVIDIA machine needs the Vulkan loader and the NVIDIA ICD (see the README).
 set -uo pipefail
@@ -17,7 +18,8 @@ FEATURES="wgpu"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ngmnn-target-gpu}"
 MNIST="${MNIST:-../shared/data/mnist}"
 EPOCHS="${EPOCHS:-3}"
-HIDDEN="${HIDDEN:-256}"
+PRESET="${PRESET:-paper}"
+if [ "$PRESET" = broad ]; then HIDDEN="${HIDDEN:-2048,64}"; TARGETS=softmax; else HIDDEN="${HIDDEN:-256}"; TARGETS=minmax; fi
 
 echo "building with --features $FEATURES ..." >&2
 cargo build --release --features "$FEATURES" --bin ngmnn >&2 || exit 1
@@ -32,8 +34,8 @@ for b in flex ${FEATURES//,/ }; do
     if NGMNN_TEST_BACKEND=$b cargo test --release --features "$FEATURES" --test backends \
         >"/tmp/gpu-check-$b.log" 2>&1; then suite=pass; else suite="FAIL (/tmp/gpu-check-$b.log)"; fi
     report="/tmp/gpu-check-$b.json"
-    if "$BIN" train --backend "$b" "${device[@]}" --data "$MNIST" --hidden "$HIDDEN" \
-        --targets minmax --precision f32 --epochs "$EPOCHS" --quiet \
+    if "$BIN" train --backend "$b" "${device[@]}" --data "$MNIST" --preset "$PRESET" \
+        --hidden "$HIDDEN" --targets "$TARGETS" --precision f32 --epochs "$EPOCHS" --quiet \
         --report "$report" >/dev/null 2>"/tmp/gpu-check-$b.err"; then
         fit=$(python3 -c 'import json,sys
 r=json.load(open(sys.argv[1])); e=r["epochs"]

@@ -206,12 +206,19 @@ fn a_failure_is_a_typed_error_not_a_panic() {
     let model = model_config(&train).init(&device).unwrap();
     let (result, handle) = launch(dir.path(), model, &one_class, &test, run);
     let error = handle.take_error().expect("a typed error");
-    assert!(matches!(error, NgmnnError::InvalidData { .. }), "{error:?}");
-    let reason = result
-        .interrupted
-        .and_then(|i| i.reason)
-        .unwrap_or_default();
-    assert!(reason.contains("class"), "{reason}");
+    assert!(
+        matches!(*error, NgmnnError::InvalidData { .. }),
+        "{error:?}"
+    );
+    // burn-train sees an error, not an interruption, and the typed error is recoverable from
+    // it by downcasting.
+    assert!(result.interrupted.is_none());
+    let training = result.error.expect("LearningResult::error");
+    let failure = std::iter::successors(std::error::Error::source(&*training), |e| e.source())
+        .find_map(|e| e.downcast_ref::<ngmnn::learner::ClosedFormFailure>())
+        .expect("a ClosedFormFailure in the TrainingError's sources");
+    assert!(matches!(*failure.0, NgmnnError::InvalidData { .. }));
+    assert!(training.to_string().contains("class"), "{training}");
 }
 
 #[test]

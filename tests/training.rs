@@ -164,3 +164,62 @@ fn patience_stops_after_the_best_validation_epoch_and_returns_its_model() {
             .is_err()
     );
 }
+
+/// Hand-built modules are checked before a fit: a layer without bias would silently lose the
+/// solved bias, a model without a hidden layer used to panic, a narrow last layer makes
+/// `W^T S W = I` infeasible.
+#[test]
+fn hand_built_models_are_checked_before_a_fit() {
+    use burn::nn::LinearConfig;
+    use ngmnn::model::{Activation, Ngmnn};
+    let device = common::device();
+    let data = ngmnn::data::digits();
+    let trainer = ngmnn::train::ClosedFormConfig::paper()
+        .with_epochs(1)
+        .init()
+        .unwrap();
+    let linear =
+        |i: usize, o: usize, bias: bool| LinearConfig::new(i, o).with_bias(bias).init(&device);
+    let cases = [
+        (
+            Ngmnn {
+                hidden: vec![linear(64, 32, false)],
+                decision: linear(32, 10, true),
+                activation: Activation::Sigmoid,
+            },
+            "no bias",
+        ),
+        (
+            Ngmnn {
+                hidden: vec![],
+                decision: linear(64, 10, true),
+                activation: Activation::Sigmoid,
+            },
+            "no hidden layer",
+        ),
+        (
+            Ngmnn {
+                hidden: vec![linear(64, 8, true)],
+                decision: linear(8, 10, true),
+                activation: Activation::Sigmoid,
+            },
+            "n_classes",
+        ),
+        (
+            Ngmnn {
+                hidden: vec![linear(64, 32, true)],
+                decision: linear(16, 10, true),
+                activation: Activation::Sigmoid,
+            },
+            "takes 16 inputs",
+        ),
+    ];
+    for (model, needle) in cases {
+        let err = trainer.fit(model, &data, None).unwrap_err();
+        assert!(
+            matches!(err, ngmnn::NgmnnError::InvalidArchitecture(_))
+                && err.to_string().contains(needle),
+            "{needle}: {err}"
+        );
+    }
+}

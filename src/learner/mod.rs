@@ -38,4 +38,4 @@ pub use batch::{ClassificationBatch, Sample, SampleBatcher, data_loader, samples
 pub use gradient::{
     GradientConfig, GradientEpoch, GradientHistory, GradientTrainer, OptimizerKind,
 };
-pub use strategy::{ClosedFormStrategy, StrategyHandle};
+pub use strategy::{ClosedFormFailure, ClosedFormStrategy, StrategyHandle};

@@ -38,6 +38,8 @@ use burn::train::{
     TrainingItem, TrainingStrategy, ValidLoader,
 };
 
+use burn::data::dataset::DatasetError;
+
 use super::ClassificationBatch;
 use crate::error::NgmnnError;
 use crate::model::Ngmnn;
@@ -64,13 +66,33 @@ pub struct StrategyHandle {
 
 #[derive(Debug, Default)]
 struct StrategyState {
-    error: Option<NgmnnError>,
+    error: Option<Arc<NgmnnError>>,
     history: History,
 }
 
+/// A failed closed-form fit as burn-train sees it: `LearningResult::error` holds
+/// `TrainingError::Dataset(DatasetError)`, and this type is in its chain of sources; find it by
+/// downcasting (`std::iter::successors(err.source(), |e| e.source()).find_map(|e|
+/// e.downcast_ref::<ClosedFormFailure>())`) for the typed [`NgmnnError`].
+#[derive(Debug, Clone)]
+pub struct ClosedFormFailure(pub Arc<NgmnnError>);
+
+impl std::fmt::Display for ClosedFormFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "closed-form training failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ClosedFormFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
 impl StrategyHandle {
-    /// The error that stopped the last run, if any (taken: a second call returns `None`).
-    pub fn take_error(&self) -> Option<NgmnnError> {
+    /// The error that stopped the last run, if any (taken: a second call returns `None`). The
+    /// same error is in burn-train's `LearningResult::error` ([`ClosedFormFailure`]).
+    pub fn take_error(&self) -> Option<Arc<NgmnnError>> {
         self.lock().error.take()
     }
 
@@ -83,9 +105,12 @@ impl StrategyHandle {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Report `error` as burn-train's strategies do (`Interrupter::fail`: the run ends with
+    /// `LearningResult::error`, not as an interruption), and keep it for the handle.
     fn fail(&self, interrupter: &Interrupter, error: NgmnnError) {
-        interrupter.stop(Some(&format!("closed-form training failed: {error}")));
-        self.lock().error = Some(error);
+        let error = Arc::new(error);
+        self.lock().error = Some(error.clone());
+        interrupter.fail(DatasetError::new(ClosedFormFailure(error)));
     }
 }
 

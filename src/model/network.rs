@@ -151,6 +151,48 @@ impl Ngmnn {
         forward_layers(x, &self.layer_params(), self.activation)
     }
 
+    /// Check a module that may have been built by hand: at least one hidden layer, a bias on
+    /// every layer (the closed forms solve one), widths that chain, and a last hidden width of
+    /// at least the number of classes (spec "Layout").
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidArchitecture`] naming the first problem.
+    pub fn check(&self) -> Result<()> {
+        let bad = |msg: String| Err(NgmnnError::InvalidArchitecture(msg));
+        if self.hidden.is_empty() {
+            return bad("no hidden layer: an NGMNN needs at least one latent layer".into());
+        }
+        let layers: Vec<&Linear> = self.all_layers().collect();
+        for (i, layer) in layers.iter().enumerate() {
+            if layer.bias.is_none() {
+                return bad(format!(
+                    "layer {} has no bias: the closed-form solutions include one (build the \
+                     Linear with a bias)",
+                    i + 1
+                ));
+            }
+        }
+        for (i, pair) in layers.windows(2).enumerate() {
+            let (out, next_in) = (pair[0].weight.dims()[1], pair[1].weight.dims()[0]);
+            if out != next_in {
+                return bad(format!(
+                    "layer {} has {out} outputs but layer {} takes {next_in} inputs",
+                    i + 1,
+                    i + 2
+                ));
+            }
+        }
+        let last = self.decision.weight.dims()[0];
+        if last < self.n_classes() {
+            return bad(format!(
+                "last hidden width {last} < n_classes {}: the decision layer's constraint \
+                 W^T S W = I needs d_(L-1) >= c",
+                self.n_classes()
+            ));
+        }
+        Ok(())
+    }
+
     /// The dtype of the parameters: f32 as initialised, the fit's precision after a
     /// closed-form fit.
     pub fn dtype(&self) -> burn::tensor::DType {

@@ -365,6 +365,7 @@ impl ClosedFormFit {
         valid: Option<Rows>,
         counts: Vec<usize>,
     ) -> Result<Self> {
+        model.check()?;
         let dtype: DType = config.precision.dtype();
         let params: Vec<LayerParams> = model.layer_params().iter().map(|p| p.cast(dtype)).collect();
         let host = params

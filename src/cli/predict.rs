@@ -43,8 +43,9 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let mut output = Output::create(&args.output, &saved.classes, args.scores)?;
     let temp = output.temp.clone();
     let mut write = || -> anyhow::Result<bool> {
-        Ok(match unlabeled(&args.data, d_model)? {
-            Some(mut source) => {
+        let format = format_of(&args.data)?;
+        Ok(match (unlabeled(&args.data, format, d_model)?, format) {
+            (Some(mut source), _) => {
                 // Unlabeled rows, a batch at a time: the file need not fit in memory.
                 while let Some(mut batch) = source.next()? {
                     if batch.d() != d_model {
@@ -60,14 +61,11 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
                 }
                 false
             }
-            None if is_csv(&args.data)? => {
+            (None, Some(format @ (DataFormat::Csv | DataFormat::Tsv))) => {
                 // Labeled CSV/TSV: streamed too, labels mapped to the model's classes by name.
-                let mut stream = CsvStream::open(
-                    Path::new(&args.data.data),
-                    &csv_options(&args.data)?,
-                    STREAM_ROWS,
-                )
-                .with_context(|| format!("loading {}", args.data.data))?;
+                let csv = args.data.csv_options().for_format(format);
+                let mut stream = CsvStream::open(Path::new(&args.data.data), &csv, STREAM_ROWS)
+                    .with_context(|| format!("loading {}", args.data.data))?;
                 if stream.n_features() != d_model {
                     anyhow::bail!(
                         "the data has {} features but the model expects {d_model}",
@@ -95,7 +93,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
                 }
                 true
             }
-            None => {
+            (None, _) => {
                 let (_, _, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
                 let features = Features::new(data.name(), data.features().to_vec(), data.d())?;
                 output.write_batch(&model, &features, Some(data.labels()), &device)?;
@@ -222,30 +220,15 @@ impl Unlabeled {
     }
 }
 
-/// Whether the data is a CSV/TSV file.
-fn is_csv(data: &DataArgs) -> anyhow::Result<bool> {
+/// The data's file format (given or detected); `None` for the built-in set.
+fn format_of(data: &DataArgs) -> anyhow::Result<Option<DataFormat>> {
     if data.data == ngmnn::data::BUILTIN_NAME {
-        return Ok(false);
+        return Ok(None);
     }
-    let format = match data.format {
+    Ok(Some(match data.format {
         Some(f) => f,
         None => DataFormat::detect(Path::new(&data.data))?,
-    };
-    Ok(matches!(format, DataFormat::Csv | DataFormat::Tsv))
-}
-
-/// The CSV options of the data (tab-delimited for TSV).
-fn csv_options(data: &DataArgs) -> anyhow::Result<ngmnn::data::CsvOptions> {
-    let mut csv = data.csv_options();
-    let path = Path::new(&data.data);
-    let format = match data.format {
-        Some(f) => f,
-        None => DataFormat::detect(path)?,
-    };
-    if format == DataFormat::Tsv {
-        csv.delimiter = b'\t';
-    }
-    Ok(csv)
+    }))
 }
 
 /// Rows read per batch from a CSV file.
@@ -254,16 +237,16 @@ const STREAM_ROWS: usize = 65_536;
 /// The data as unlabeled rows, when it has no labels: `--label-col none`; a CSV/TSV file with
 /// exactly the model's number of columns; an IDX images file without a labels file. `None`:
 /// labeled data (read as for `eval`).
-fn unlabeled(data: &DataArgs, d_model: usize) -> anyhow::Result<Option<Unlabeled>> {
-    if data.data == ngmnn::data::BUILTIN_NAME {
+fn unlabeled(
+    data: &DataArgs,
+    format: Option<DataFormat>,
+    d_model: usize,
+) -> anyhow::Result<Option<Unlabeled>> {
+    let Some(format) = format else {
         return Ok(None);
-    }
-    let path = Path::new(&data.data);
-    let format = match data.format {
-        Some(f) => f,
-        None => DataFormat::detect(path)?,
     };
-    let csv = csv_options(data)?;
+    let path = Path::new(&data.data);
+    let csv = data.csv_options().for_format(format);
     let explicit = data.label_col == LabelColumn::None;
     match format {
         DataFormat::Csv | DataFormat::Tsv => {

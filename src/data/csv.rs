@@ -65,6 +65,19 @@ impl Default for CsvOptions {
     }
 }
 
+impl CsvOptions {
+    /// These options for a file of `format`: tab-delimited for TSV, as given otherwise.
+    pub fn for_format(&self, format: super::DataFormat) -> Self {
+        match format {
+            super::DataFormat::Tsv => Self {
+                delimiter: b'\t',
+                ..self.clone()
+            },
+            _ => self.clone(),
+        }
+    }
+}
+
 /// Load a CSV file.
 ///
 /// # Errors

@@ -67,19 +67,7 @@ impl Features {
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the widths differ.
     pub fn standardize(&mut self, s: &Standardizer) -> Result<()> {
-        if s.mean.len() != self.d {
-            return Err(NgmnnError::ShapeMismatch(format!(
-                "standardiser fitted on {} features, data has {}",
-                s.mean.len(),
-                self.d
-            )));
-        }
-        for row in self.x.chunks_exact_mut(self.d) {
-            for ((v, m), sd) in row.iter_mut().zip(&s.mean).zip(&s.std) {
-                *v = ((*v as f64 - m) / sd) as f32;
-            }
-        }
-        Ok(())
+        s.apply_rows(&mut self.x, self.d)
     }
 
     /// Rows `range` as a `[rows, d]` tensor.
@@ -111,16 +99,7 @@ pub fn load_features(
         .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
     match format {
         DataFormat::Csv | DataFormat::Tsv => {
-            let delimiter = if format == DataFormat::Tsv {
-                b'\t'
-            } else {
-                csv.delimiter
-            };
-            let options = CsvOptions {
-                delimiter,
-                ..csv.clone()
-            };
-            parse_csv_features(&read_maybe_gz(path)?, &name, &options)
+            parse_csv_features(&read_maybe_gz(path)?, &name, &csv.for_format(format))
         }
         DataFormat::Idx if path.is_file() => {
             let img = parse_idx(&read_maybe_gz(path)?, path)?;

@@ -121,14 +121,7 @@ pub fn load(source: &str, format: Option<DataFormat>, csv: &CsvOptions) -> Resul
         }
         DataFormat::Idx => single(load_idx(path)?),
         DataFormat::Mat => single(load_mat(path)?),
-        DataFormat::Csv => single(load_csv(path, csv)?),
-        DataFormat::Tsv => single(load_csv(
-            path,
-            &CsvOptions {
-                delimiter: b'\t',
-                ..csv.clone()
-            },
-        )?),
+        DataFormat::Csv | DataFormat::Tsv => single(load_csv(path, &csv.for_format(format))?),
     }
 }
 
@@ -242,15 +235,7 @@ pub fn open_stream(
             })
         }
         DataFormat::Csv | DataFormat::Tsv => {
-            let options = CsvOptions {
-                delimiter: if format == DataFormat::Tsv {
-                    b'\t'
-                } else {
-                    csv.delimiter
-                },
-                ..csv.clone()
-            };
-            let s = CsvStream::open(path, &options, rows)?;
+            let s = CsvStream::open(path, &csv.for_format(format), rows)?;
             Ok(StreamedData {
                 classes: s.classes().to_vec(),
                 data: Box::new(s),

@@ -53,13 +53,21 @@ impl Standardizer {
     /// [`NgmnnError::ShapeMismatch`] if the feature counts differ.
     pub fn apply(&self, data: &mut Dataset) -> Result<()> {
         let d = data.d();
+        self.apply_rows(data.features_mut(), d)
+    }
+
+    /// Standardise row-major values with `d` features per row in place.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if `d` is not the fitted feature count.
+    pub fn apply_rows(&self, x: &mut [f32], d: usize) -> Result<()> {
         if d != self.mean.len() {
             return Err(NgmnnError::ShapeMismatch(format!(
                 "standardiser fitted on {} features, data has {d}",
                 self.mean.len()
             )));
         }
-        for row in data.features_mut().chunks_exact_mut(d) {
+        for row in x.chunks_exact_mut(d) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 *v = ((*v as f64 - m) / s) as f32;
             }

@@ -483,11 +483,11 @@ impl ClosedFormFit {
             offset: self.config.random_offset,
         };
         let (w, b) = scale_random_layer(r, &u, &moments, how);
+        // Only the device copy is kept: the frozen layer's host copy is freed by the caller.
         self.params[0] = LayerParams {
             w: from_host(&w, &self.device, self.dtype),
             b: from_host_vec(&b, &self.device, self.dtype),
         };
-        self.host[0] = (w, b);
         Ok(())
     }
 

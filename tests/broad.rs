@@ -6,36 +6,9 @@ mod common;
 use burn::tensor::{DType, Tensor};
 use common::*;
 use ngmnn::data::{Dataset, DatasetBatches, digits, load_idx_dir};
-use ngmnn::model::{Ngmnn, NgmnnConfig};
-use ngmnn::train::{ClosedFormConfig, History, Preset};
+use ngmnn::model::NgmnnConfig;
+use ngmnn::train::{ClosedFormConfig, Preset};
 use ngmnn::{NgmnnError, Precision};
-
-/// Largest weight difference relative to the layer's largest weight, over all layers.
-fn rel_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
-    a.layer_params()
-        .into_iter()
-        .zip(b.layer_params())
-        .map(|(p, q)| {
-            let (wa, wb) = (host(p.w), host(q.w));
-            let bias = host_vec(p.b)
-                .iter()
-                .zip(host_vec(q.b))
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f64::max);
-            max_diff(&wa, &wb).max(bias) / wa.norm_max().max(1e-12)
-        })
-        .fold(0.0, f64::max)
-}
-
-fn same_history(a: &History, b: &History) {
-    assert_eq!(a.epochs.len(), b.epochs.len());
-    for (x, y) in a.epochs.iter().zip(&b.epochs) {
-        for (o, p) in x.decision_objectives.iter().zip(&y.decision_objectives) {
-            assert!((o - p).abs() <= 1e-8 * o.abs().max(1.0), "{o} vs {p}");
-        }
-        assert_eq!((x.train_acc, x.valid_acc), (y.train_acc, y.valid_acc));
-    }
-}
 
 #[test]
 fn broad_is_the_default_preset() {

@@ -7,20 +7,9 @@ use burn::tensor::{DType, Tensor, TensorData};
 use common::*;
 use ngmnn::Precision;
 use ngmnn::data::digits;
-use ngmnn::model::{Ngmnn, NgmnnConfig};
+use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::{AlphaIndex, adaptive_weights};
 use ngmnn::train::ClosedFormConfig;
-
-fn rel_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
-    a.layer_params()
-        .into_iter()
-        .zip(b.layer_params())
-        .map(|(p, q)| {
-            let (wa, wb) = (host(p.w), host(q.w));
-            max_diff(&wa, &wb) / wa.norm_max().max(1e-12)
-        })
-        .fold(0.0, f64::max)
-}
 
 /// A chunk whose adaptive weights are all 0 contributes nothing. In f32 the guard of the
 /// weighted mean was f64's smallest positive number, 0 in f32, so such a chunk gave 0 / 0 and

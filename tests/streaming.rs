@@ -8,60 +8,15 @@ use common::*;
 use ngmnn::data::{
     Batch, BatchSource, Dataset, DatasetBatches, IdxStream, SyntheticSource, digits,
 };
-use ngmnn::model::{Activation, LayerParams, Ngmnn, NgmnnConfig};
+use ngmnn::model::{Activation, LayerParams, NgmnnConfig};
 use ngmnn::solve::{Moments, TargetMap, backward_targets, class_backward_step};
-use ngmnn::train::{ClosedFormConfig, History, Preset};
+use ngmnn::train::{ClosedFormConfig, Preset};
 use ngmnn::{NgmnnError, Precision};
-
-fn params(model: &Ngmnn) -> Vec<(faer::Mat<f64>, Vec<f64>)> {
-    model
-        .layer_params()
-        .into_iter()
-        .map(|p| (host(p.w), host_vec(p.b)))
-        .collect()
-}
-
-/// Largest weight difference relative to the weights' largest entry, over all layers.
-fn rel_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
-    params(a)
-        .iter()
-        .zip(params(b))
-        .map(|((wa, ba), (wb, bb))| {
-            let scale = wa.norm_max().max(1e-12);
-            let bias = ba
-                .iter()
-                .zip(&bb)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f64::max);
-            max_diff(wa, &wb).max(bias) / scale
-        })
-        .fold(0.0, f64::max)
-}
 
 fn f64_config(epochs: usize) -> ClosedFormConfig {
     ClosedFormConfig::paper()
         .with_epochs(epochs)
         .with_precision(Precision::F64)
-}
-
-fn same_history(a: &History, b: &History) {
-    assert_eq!(a.epochs.len(), b.epochs.len());
-    for (x, y) in a.epochs.iter().zip(&b.epochs) {
-        assert_eq!(
-            x.decision_objectives.len(),
-            y.decision_objectives.len(),
-            "rounds"
-        );
-        for (o, p) in x.decision_objectives.iter().zip(&y.decision_objectives) {
-            assert!(
-                (o - p).abs() <= 1e-8 * o.abs().max(1.0),
-                "objective {o} vs {p}"
-            );
-        }
-        assert_eq!(x.train_acc, y.train_acc);
-        assert_eq!(x.valid_acc, y.valid_acc);
-        assert_eq!(x.passes, y.passes);
-    }
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use faer::Mat;
 use ngmnn::BackendKind;
+use ngmnn::model::Ngmnn;
+use ngmnn::train::History;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -111,4 +113,51 @@ pub fn max_diff(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
 /// A 1-D host vector on the device.
 pub fn tensor_vec(v: &[f64], device: &Device, dtype: DType) -> Tensor<1> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), (device, dtype))
+}
+
+/// Every layer's `W` and `b` on the host.
+pub fn params(model: &Ngmnn) -> Vec<(faer::Mat<f64>, Vec<f64>)> {
+    model
+        .layer_params()
+        .into_iter()
+        .map(|p| (host(p.w), host_vec(p.b)))
+        .collect()
+}
+
+/// Largest weight or bias difference relative to the layer's largest weight, over all layers.
+pub fn rel_diff(a: &Ngmnn, b: &Ngmnn) -> f64 {
+    params(a)
+        .iter()
+        .zip(params(b))
+        .map(|((wa, ba), (wb, bb))| {
+            let scale = wa.norm_max().max(1e-12);
+            let bias = ba
+                .iter()
+                .zip(&bb)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            max_diff(wa, &wb).max(bias) / scale
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Two fits' histories agree: rounds and objectives (1e-8 relative), accuracies, passes.
+pub fn same_history(a: &History, b: &History) {
+    assert_eq!(a.epochs.len(), b.epochs.len());
+    for (x, y) in a.epochs.iter().zip(&b.epochs) {
+        assert_eq!(
+            x.decision_objectives.len(),
+            y.decision_objectives.len(),
+            "rounds"
+        );
+        for (o, p) in x.decision_objectives.iter().zip(&y.decision_objectives) {
+            assert!(
+                (o - p).abs() <= 1e-8 * o.abs().max(1.0),
+                "objective {o} vs {p}"
+            );
+        }
+        assert_eq!(x.train_acc, y.train_acc);
+        assert_eq!(x.valid_acc, y.valid_acc);
+        assert_eq!(x.passes, y.passes);
+    }
 }

@@ -342,30 +342,18 @@ fn wide_data_is_checked_against_the_memory_limit() {
     }
     std::fs::write(&wide, text).unwrap();
     let path = wide.to_str().unwrap();
-    cli_fails(
-        &[
-            "train",
-            "--data",
-            path,
-            "--preset",
-            "paper",
-            "--memory-limit",
-            "10",
-        ],
-        "would need about",
-    );
-    cli_fails(
-        &[
-            "train",
-            "--data",
-            path,
-            "--preset",
-            "paper",
-            "--memory-limit",
-            "10",
-        ],
-        "broad preset",
-    );
+    let paper = [
+        "train",
+        "--data",
+        path,
+        "--preset",
+        "paper",
+        "--memory-limit",
+        "10",
+    ];
+    for needle in ["would need about", "broad preset"] {
+        cli_fails(&paper, needle);
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_ngmnn"))
         .args([
             "train",

@@ -9,6 +9,17 @@ fn ngmnn(args: &[&str]) -> Output {
         .expect("run ngmnn")
 }
 
+/// Run the binary and require success (its stderr is the failure message).
+fn ngmnn_ok(args: &[&str]) -> Output {
+    let out = ngmnn(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -18,7 +29,7 @@ fn train_eval_predict_on_builtin_data() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     let report = dir.path().join("r.json");
-    let out = ngmnn(&[
+    let out = ngmnn_ok(&[
         "train",
         "--epochs",
         "3",
@@ -29,11 +40,6 @@ fn train_eval_predict_on_builtin_data() {
         "--report",
         report.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout(&out).contains("final:"));
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     for key in [
@@ -60,36 +66,26 @@ fn train_eval_predict_on_builtin_data() {
     assert!(r["best_test_acc"].as_f64().unwrap() > 0.8);
 
     let eval_report = dir.path().join("e.json");
-    let out = ngmnn(&[
+    let out = ngmnn_ok(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
         "--report",
         eval_report.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout(&out).contains("macro-F1"));
     let e: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&eval_report).unwrap()).unwrap();
     assert!(e["accuracy"].as_f64().unwrap() > 0.8);
 
     let preds = dir.path().join("p.csv");
-    let out = ngmnn(&[
+    ngmnn_ok(&[
         "predict",
         "--model",
         model.to_str().unwrap(),
         "--output",
         preds.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let csv = std::fs::read_to_string(&preds).unwrap();
     assert_eq!(csv.lines().count(), 1798);
     assert!(csv.starts_with("index,predicted,actual\n0,"));
@@ -118,7 +114,7 @@ fn errors_are_one_line_with_a_nonzero_exit() {
 fn json_output_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let plot = dir.path().join("curves.svg");
-    let out = ngmnn(&[
+    let out = ngmnn_ok(&[
         "train",
         "--epochs",
         "3",
@@ -128,11 +124,6 @@ fn json_output_and_plot() {
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(report["epochs"].as_array().unwrap().len(), 3);
@@ -162,7 +153,7 @@ fn every_subcommand_has_help_with_examples() {
 fn compare_prints_a_table_and_writes_report_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let (report, plot) = (dir.path().join("c.json"), dir.path().join("c.svg"));
-    let out = ngmnn(&[
+    let out = ngmnn_ok(&[
         "compare",
         "--epochs",
         "3",
@@ -174,11 +165,6 @@ fn compare_prints_a_table_and_writes_report_and_plot() {
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let table = stdout(&out);
     for row in [
         "| closed-form (broad) | flex | 3 |",
@@ -252,18 +238,13 @@ fn streamed_training_from_a_csv_file_matches_the_in_memory_run() {
         assert!((a - b).abs() < 1e-8 * a.abs(), "{a} vs {b}");
     }
     // The saved model is usable.
-    let eval = ngmnn(&[
+    ngmnn_ok(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
         "--data",
         csv.to_str().unwrap(),
     ]);
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
     // What cannot be streamed says so in one line.
     for bad in [
         vec!["train", "--stream-rows", "10"],
@@ -297,7 +278,7 @@ fn saturated_backward_targets_are_warned_about() {
     }
     std::fs::write(&csv, text).unwrap();
     let run = |targets: &str| {
-        let out = ngmnn(&[
+        let out = ngmnn_ok(&[
             "train",
             "--data",
             csv.to_str().unwrap(),
@@ -311,11 +292,6 @@ fn saturated_backward_targets_are_warned_about() {
             "2",
             "--quiet",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let minmax = run("minmax");
@@ -336,7 +312,7 @@ fn resume_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     let (straight, part) = (dir.path().join("straight"), dir.path().join("part"));
     let train = |out: &std::path::Path, epochs: &str| {
-        let out = ngmnn(&[
+        ngmnn_ok(&[
             "train",
             "--hidden",
             "128,32",
@@ -346,15 +322,10 @@ fn resume_is_exact() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     };
     train(&straight, "3");
     train(&part, "2");
-    let out = ngmnn(&[
+    ngmnn_ok(&[
         "train",
         "--resume",
         part.to_str().unwrap(),
@@ -362,11 +333,6 @@ fn resume_is_exact() {
         "3",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let device = burn::tensor::Device::flex();
     let (_, a) = SavedModel::load(&straight, &device).unwrap();
     let (_, b) = SavedModel::load(&part, &device).unwrap();
@@ -407,7 +373,7 @@ fn predict_reads_unlabeled_data_and_writes_named_classes_and_scores() {
     }
     std::fs::write(&labeled, with).unwrap();
     std::fs::write(&unlabeled, without).unwrap();
-    let out = ngmnn(&[
+    ngmnn_ok(&[
         "train",
         "--data",
         labeled.to_str().unwrap(),
@@ -419,11 +385,6 @@ fn predict_reads_unlabeled_data_and_writes_named_classes_and_scores() {
         "--out",
         model.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let predict = |data: &std::path::Path, extra: &[&str]| -> Vec<Vec<String>> {
         let csv = dir.path().join("p.csv");
         let mut args = vec![
@@ -503,7 +464,7 @@ fn predict_reads_unlabeled_data_and_writes_named_classes_and_scores() {
 fn eval_reports_the_confusion_matrix_and_per_class_figures() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m");
-    let out = ngmnn(&[
+    ngmnn_ok(&[
         "train",
         "--hidden",
         "128,16",
@@ -513,11 +474,6 @@ fn eval_reports_the_confusion_matrix_and_per_class_figures() {
         "--out",
         model.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let out = ngmnn(&[
         "eval",
         "--model",

@@ -5,17 +5,33 @@
 //! compiled in is a typed error naming the feature to enable.
 #![allow(deprecated)] // ndarray and tch are deprecated in Burn 0.22 but still supported backends.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::tensor::{DType, Device};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NgmnnError, Result};
 
 /// A Burn backend, chosen at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<BackendKind>
+)]
 pub enum BackendKind {
     /// `burn-flex`: Burn's pure-Rust CPU backend (feature `flex`, the default).
     Flex,
@@ -56,13 +72,7 @@ impl BackendKind {
 
     /// The backend's name as used on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Flex => "flex",
-            BackendKind::Ndarray => "ndarray",
-            BackendKind::Wgpu => "wgpu",
-            BackendKind::Tch => "tch",
-            BackendKind::Cuda => "cuda",
-        }
+        self.into()
     }
 
     /// The Cargo feature that compiles this backend in.
@@ -186,42 +196,40 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for BackendKind {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|b| b.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                NgmnnError::config(
-                    "backend",
-                    s,
-                    "unknown backend (expected flex, ndarray, wgpu, tch or cuda)",
-                )
-            })
-    }
-}
-
 /// Floating-point precision of the fit's device computations.
 ///
 /// The model's parameters are stored in the device's default float type (f32); the trainer
 /// computes activations, Gram matrices and cross products in this precision and solves the
 /// small systems on the host in f64 either way. Spec §6: with raw pixel data and d > n (umist)
 /// the layer-1 Gram matrix has condition number ~1e8, beyond f32, so `F64` is the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<Precision>
+)]
 pub enum Precision {
     /// 32-bit floats: faster, enough for scaled or standardised inputs.
+    #[strum(to_string = "f32", serialize = "float32")]
     F32,
     /// 64-bit floats: what the reference figures were produced with.
     #[default]
+    #[strum(to_string = "f64", serialize = "float64")]
     F64,
 }
 
@@ -236,27 +244,14 @@ impl Precision {
 
     /// Name on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Precision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+impl crate::choice::Choice for BackendKind {
+    const OPTION: &'static str = "backend";
 }
 
-impl FromStr for Precision {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "f32" | "float32" => Ok(Precision::F32),
-            "f64" | "float64" => Ok(Precision::F64),
-            _ => Err(NgmnnError::config("precision", s, "expected f32 or f64")),
-        }
-    }
+impl crate::choice::Choice for Precision {
+    const OPTION: &'static str = "precision";
 }

@@ -5,6 +5,7 @@
 //! are errors, never panics; so is every kind of bad input (malformed files, NaN features,
 //! labels out of range, impossible layer widths, invalid hyper-parameters).
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// Result alias used throughout the crate.
@@ -22,7 +23,7 @@ pub enum NgmnnError {
         /// Its value, formatted.
         value: String,
         /// The rule it breaks.
-        rule: &'static str,
+        rule: Cow<'static, str>,
     },
 
     /// Another process holds the lock of an output directory.
@@ -138,12 +139,12 @@ impl NgmnnError {
     pub(crate) fn config(
         field: &'static str,
         value: impl std::fmt::Display,
-        rule: &'static str,
+        rule: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self::InvalidConfig {
             field,
             value: value.to_string(),
-            rule,
+            rule: rule.into(),
         }
     }
 

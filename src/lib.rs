@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod choice;
 #[cfg(feature = "train")]
 pub mod compare;
 pub mod data;

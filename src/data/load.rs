@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::str::FromStr;
 
 use flate2::read::GzDecoder;
 
@@ -16,35 +15,36 @@ use super::{
 use crate::error::{NgmnnError, Result};
 
 /// A data file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<DataFormat>
+)]
 pub enum DataFormat {
     /// MATLAB v5 `.mat` with `X` and `Y`.
     Mat,
     /// MNIST-style IDX (images file + labels file, or a directory of the four MNIST files).
+    #[strum(to_string = "idx", serialize = "mnist")]
     Idx,
     /// Comma-separated values.
     Csv,
     /// Tab-separated values.
     Tsv,
-}
-
-impl FromStr for DataFormat {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "mat" => Ok(DataFormat::Mat),
-            "idx" | "mnist" => Ok(DataFormat::Idx),
-            "csv" => Ok(DataFormat::Csv),
-            "tsv" => Ok(DataFormat::Tsv),
-            _ => Err(NgmnnError::config(
-                "format",
-                s,
-                "expected mat, idx, csv or tsv",
-            )),
-        }
-    }
 }
 
 impl DataFormat {
@@ -249,4 +249,8 @@ pub fn open_stream(
                 .into(),
         }),
     }
+}
+
+impl crate::choice::Choice for DataFormat {
+    const OPTION: &'static str = "format";
 }

@@ -8,8 +8,6 @@
 //! [`SupervisedTraining`](burn::train::SupervisedTraining) with the default strategy and the
 //! same [`data_loader`]: see `examples/swap_optimizer.rs`.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Instant;
 
 use burn::config::Config;
@@ -28,7 +26,26 @@ use crate::model::Ngmnn;
 use crate::train::{accuracy, check_data};
 
 /// Which optimizer the baseline uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<OptimizerKind>
+)]
 pub enum OptimizerKind {
     /// SGD with (heavy-ball) momentum.
     Sgd,
@@ -40,10 +57,7 @@ pub enum OptimizerKind {
 impl OptimizerKind {
     /// Name on the command line and in reports.
     pub fn name(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "sgd",
-            OptimizerKind::Adam => "adam",
-        }
+        self.into()
     }
 
     /// The learning rate used when none is given: 0.1 for SGD (momentum 0.9), 1e-2 for Adam,
@@ -52,24 +66,6 @@ impl OptimizerKind {
         match self {
             OptimizerKind::Sgd => 0.1,
             OptimizerKind::Adam => 1e-2,
-        }
-    }
-}
-
-impl fmt::Display for OptimizerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for OptimizerKind {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sgd" => Ok(OptimizerKind::Sgd),
-            "adam" => Ok(OptimizerKind::Adam),
-            _ => Err(NgmnnError::config("optimizer", s, "expected sgd or adam")),
         }
     }
 }
@@ -290,4 +286,8 @@ impl GradientTrainer {
     ) -> Result<(Ngmnn, GradientHistory)> {
         self.fit_with(model, train, valid, |_| {})
     }
+}
+
+impl crate::choice::Choice for OptimizerKind {
+    const OPTION: &'static str = "optimizer";
 }

@@ -4,17 +4,31 @@
 //! activation, so only invertible activations are offered: sigmoid/logit (the reference) and
 //! tanh/artanh.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{NgmnnError, Result};
-
 /// An invertible activation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<Activation>
+)]
 pub enum Activation {
     /// `sigma(z) = 1 / (1 + e^-z)`, inverse `ln(h / (1 - h))` (the reference's choice).
     #[default]
@@ -71,31 +85,10 @@ impl Activation {
 
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Activation {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sigmoid" => Ok(Activation::Sigmoid),
-            "tanh" => Ok(Activation::Tanh),
-            _ => Err(NgmnnError::config(
-                "activation",
-                s,
-                "expected sigmoid or tanh",
-            )),
-        }
-    }
+impl crate::choice::Choice for Activation {
+    const OPTION: &'static str = "activation";
 }

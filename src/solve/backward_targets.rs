@@ -40,29 +40,46 @@
 //! independent of `n`. The trainer uses it (also for streamed data, where `T` could not be
 //! held).
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 use faer::Mat;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{NgmnnError, Result};
 use crate::model::{Activation, LayerParams};
 
 /// How a column of pre-images `A` is mapped into the activation's range before inverting it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<TargetMap>
+)]
 pub enum TargetMap {
     /// Softmax over the n samples with the reference's repair of the bounds (**\[quirk\]**):
     /// values `<= 0` become `clip`, values `>= 1` become `1 - clip`, all others are kept
     /// ([`revise_latent`]).
     #[default]
     #[serde(rename = "softmax")]
+    #[strum(serialize = "softmax")]
     ColumnSoftmax,
     /// `clip + (1 - 2 clip) (A - min) / (max - min)` per column.
     #[serde(rename = "minmax")]
+    #[strum(serialize = "minmax")]
     ColumnMinMax,
 }
 
@@ -87,10 +104,7 @@ impl TargetMap {
 
     /// Name on the command line and in JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            TargetMap::ColumnSoftmax => "softmax",
-            TargetMap::ColumnMinMax => "minmax",
-        }
+        self.into()
     }
 }
 
@@ -239,24 +253,6 @@ pub fn class_backward_step(
     (targets, saturated)
 }
 
-impl fmt::Display for TargetMap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for TargetMap {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "softmax" => Ok(TargetMap::ColumnSoftmax),
-            "minmax" => Ok(TargetMap::ColumnMinMax),
-            _ => Err(NgmnnError::config(
-                "targets",
-                s,
-                "expected softmax or minmax",
-            )),
-        }
-    }
+impl crate::choice::Choice for TargetMap {
+    const OPTION: &'static str = "targets";
 }

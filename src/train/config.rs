@@ -1,8 +1,5 @@
 //! [`ClosedFormConfig`]: the trainer's hyper-parameters (spec §5) and presets.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +11,27 @@ use super::ClosedForm;
 
 /// What the trainer does: the reference's behaviour, the reference with its quirks fixed, or
 /// the default mode beyond the paper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum_macros::Display,
+    strum_macros::EnumString,
+    strum_macros::IntoStaticStr,
+    strum_macros::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = crate::error::NgmnnError,
+    parse_err_fn = crate::choice::unknown::<Preset>
+)]
 pub enum Preset {
     /// The reference implementation's behaviour, quirks included (spec **\[quirk\]**s):
     /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
@@ -40,11 +56,7 @@ pub enum Preset {
 impl Preset {
     /// Name on the command line and in JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            Preset::Paper => "paper",
-            Preset::Corrected => "corrected",
-            Preset::Broad => "broad",
-        }
+        self.into()
     }
 }
 
@@ -57,29 +69,6 @@ impl Preset {
         match self {
             Preset::Paper | Preset::Corrected => 0.3,
             Preset::Broad => 0.03,
-        }
-    }
-}
-
-impl fmt::Display for Preset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Preset {
-    type Err = NgmnnError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "paper" => Ok(Preset::Paper),
-            "corrected" => Ok(Preset::Corrected),
-            "broad" => Ok(Preset::Broad),
-            _ => Err(NgmnnError::config(
-                "preset",
-                s,
-                "expected broad, paper or corrected",
-            )),
         }
     }
 }
@@ -278,4 +267,8 @@ impl ClosedFormConfig {
             monotone: self.preset == Preset::Corrected,
         }
     }
+}
+
+impl crate::choice::Choice for Preset {
+    const OPTION: &'static str = "preset";
 }

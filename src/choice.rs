@@ -1,0 +1,40 @@
+//! Named choices (`--preset broad`, `--backend flex`, ...): the enums derive their names,
+//! parsing and display with `strum`; a name that matches no variant is one typed error that
+//! lists the accepted names.
+
+use crate::error::NgmnnError;
+
+/// An enum whose variants are chosen by name on the command line and in JSON.
+pub trait Choice: strum::VariantNames {
+    /// The option the value sets, as named in errors ("preset", "backend", ...).
+    const OPTION: &'static str;
+}
+
+/// The error for a name that is none of `T`'s variants (strum's `parse_err_fn`).
+pub(crate) fn unknown<T: Choice>(value: &str) -> NgmnnError {
+    NgmnnError::config(
+        T::OPTION,
+        value,
+        format!("expected one of {}", T::VARIANTS.join(", ")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Preset;
+
+    #[test]
+    fn names_parse_case_insensitively_and_unknown_names_list_the_choices() {
+        assert_eq!("Broad".parse::<Preset>().unwrap(), Preset::Broad);
+        assert_eq!(Preset::Paper.to_string(), "paper");
+        let err = "sgd".parse::<Preset>().unwrap_err();
+        match err {
+            NgmnnError::InvalidConfig { field, rule, .. } => {
+                assert_eq!(field, "preset");
+                assert_eq!(rule, "expected one of paper, corrected, broad");
+            }
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+}

@@ -32,8 +32,13 @@ pub fn parse_mat(bytes: &[u8], path: &Path) -> Result<Dataset> {
         format: "MATLAB v5 .mat",
         reason,
     };
-    // matfile panics on some malformed inputs; contain that as a parse error.
-    let parsed = std::panic::catch_unwind(|| MatFile::parse(bytes))
+    // Our own walk of the element structure first: `matfile` panics or allocates without
+    // bound on some malformed inputs (`mat_scan`). An inflated element may take at most the
+    // memory available.
+    let limit = crate::memory::available_bytes().unwrap_or(u64::MAX);
+    let plain = super::mat_scan::inflate_checked(bytes, limit).map_err(perr)?;
+    // A last line of defence for a panic the walk does not foresee.
+    let parsed = std::panic::catch_unwind(|| MatFile::parse(plain.as_slice()))
         .map_err(|_| perr("malformed file".into()))?
         .map_err(|e| perr(e.to_string()))?;
     let get = |name: &str| -> Result<(Vec<usize>, Vec<f64>)> {

@@ -9,6 +9,7 @@ mod features;
 mod idx;
 mod load;
 mod mat;
+mod mat_scan;
 mod standardize;
 mod stream;
 

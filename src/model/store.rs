@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -86,12 +88,7 @@ impl SavedModel {
         // A run's output folder: its current complete version, checked against its manifest.
         let dir = &super::outdir::resolve(dir)?;
         let meta_path = dir.join(META_FILE);
-        let bytes = std::fs::read(&meta_path).map_err(|e| NgmnnError::io(&meta_path, e))?;
-        let saved: SavedModel = serde_json::from_slice(&bytes).map_err(|e| NgmnnError::Json {
-            path: meta_path.clone(),
-            source: e,
-        })?;
-        saved.validate()?;
+        let meta = std::fs::read(&meta_path).map_err(|e| NgmnnError::io(&meta_path, e))?;
         let record_path = dir.join(RECORD_FILE);
         if !record_path.exists() {
             return Err(NgmnnError::io(
@@ -99,12 +96,50 @@ impl SavedModel {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "model record missing"),
             ));
         }
-        // model.json is untrusted: its widths must be what the record holds before anything of
-        // that size is allocated (a width edited to 2e9 would abort the process).
+        // The description is checked before the record is read: a model.json that does not
+        // parse never costs the read of a large record.
+        let saved = Self::parse(&meta, &meta_path)?;
         let record_bytes = std::fs::metadata(&record_path)
             .map_err(|e| NgmnnError::io(&record_path, e))?
             .len();
-        let widths = saved.config.widths();
+        saved.check_record_size(record_bytes, &meta_path, &record_path)?;
+        let record = std::fs::read(&record_path).map_err(|e| NgmnnError::io(&record_path, e))?;
+        let model = saved.load_record(record, &record_path, device)?;
+        Ok((saved, model))
+    }
+
+    /// [`SavedModel::load`] from the two files' bytes (`dir` only names them in errors): the
+    /// path the fuzzer drives.
+    ///
+    /// # Errors
+    /// As [`SavedModel::load`].
+    pub fn from_bytes(
+        meta: &[u8],
+        record: Vec<u8>,
+        dir: &Path,
+        device: &Device,
+    ) -> Result<(SavedModel, Ngmnn)> {
+        let (meta_path, record_path) = (dir.join(META_FILE), dir.join(RECORD_FILE));
+        let saved = Self::parse(meta, &meta_path)?;
+        saved.check_record_size(record.len() as u64, &meta_path, &record_path)?;
+        let model = saved.load_record(record, &record_path, device)?;
+        Ok((saved, model))
+    }
+
+    /// Parse and validate `model.json`.
+    fn parse(meta: &[u8], meta_path: &Path) -> Result<SavedModel> {
+        let saved: SavedModel = serde_json::from_slice(meta).map_err(|e| NgmnnError::Json {
+            path: meta_path.to_owned(),
+            source: e,
+        })?;
+        saved.validate()?;
+        Ok(saved)
+    }
+
+    /// model.json is untrusted: its widths must be what the record holds before anything of
+    /// that size is allocated (a width edited to 2e9 would abort the process).
+    fn check_record_size(&self, record_bytes: u64, meta: &Path, record: &Path) -> Result<()> {
+        let widths = self.config.widths();
         let params = widths.windows(2).try_fold(0u64, |acc, w| {
             let (a, b) = (w[0] as u64, w[1] as u64);
             a.checked_mul(b)?.checked_add(b)?.checked_add(acc)
@@ -114,17 +149,24 @@ impl SavedModel {
             return Err(NgmnnError::ShapeMismatch(format!(
                 "{} declares widths {widths:?} ({} parameters) but {} holds {record_bytes} bytes: \
                  model.json and the record do not belong together",
-                meta_path.display(),
+                meta.display(),
                 params.map_or_else(|| "an overflowing number of".to_string(), |p| p.to_string()),
-                record_path.display()
+                record.display()
             )));
         }
-        let model = saved
-            .config
+        Ok(())
+    }
+
+    /// Build the network this description declares and load the record's weights into it.
+    fn load_record(&self, record: Vec<u8>, record_path: &Path, device: &Device) -> Result<Ngmnn> {
+        let err = |e: burn::store::RecordError| {
+            NgmnnError::Record(format!("{}: {e}", record_path.display()))
+        };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record)).map_err(err)?;
+        self.config
             .init(device)?
-            .try_load_file(&record_path)
-            .map_err(|e| NgmnnError::Record(format!("{}: {e}", record_path.display())))?;
-        Ok((saved, model))
+            .try_load_record(record)
+            .map_err(err)
     }
 
     /// Check the description is consistent (architecture rules, class count, standardiser width).

@@ -32,6 +32,18 @@ pub fn ensure_fits(needed: u64, limit: Option<u64>, what: &str, remedy: &str) ->
     })
 }
 
+/// Bytes of the dual system of a learned layer with `p` inputs, `n` rows and `c` classes, the
+/// device values in `element` bytes: the gathered rows and their centred copy (`n x p` each),
+/// the `n x n` Gram matrix on the device and on the host with its factor, the `p x c`
+/// projection. `None` on overflow.
+pub fn dual_system_bytes(n: usize, p: usize, c: usize, element: usize) -> Option<u64> {
+    let (n, p, c, e) = (n as u64, p as u64, c as u64, element as u64);
+    let rows = n.checked_mul(p)?.checked_mul(2 * e)?;
+    let gram = n.checked_mul(n)?.checked_mul(e + 16)?;
+    let projection = p.checked_mul(c)?.checked_mul(e + 8)?;
+    rows.checked_add(gram)?.checked_add(projection)
+}
+
 /// Bytes of the host f64 work of a learned layer with `p` inputs and `c` classes: its moments
 /// `(p + c)^2` (a chunk's product read back in f32 and converted, the running sum, the merge),
 /// and the `p x p` Cholesky factor. `None` on overflow.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::matv5::mat_v5;
+use common::ngmnn_ok;
 use ngmnn::NgmnnError;
 use ngmnn::data::{CsvOptions, Dataset, load_csv, load_idx, load_mat, parse_csv};
 use ngmnn::model::NgmnnConfig;
@@ -332,46 +333,65 @@ fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
 #[test]
 fn wide_data_is_checked_against_the_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let wide = dir.path().join("wide.csv");
-    let mut text = String::new();
-    for i in 0..30 {
-        let row: Vec<String> = (0..3000)
-            .map(|j| format!("{}", (i * 31 + j * 7) % 17))
-            .collect();
-        text += &format!("{},{}\n", row.join(","), i % 3);
-    }
-    std::fs::write(&wide, text).unwrap();
-    let path = wide.to_str().unwrap();
-    let paper = [
-        "train",
-        "--data",
-        path,
-        "--preset",
-        "paper",
-        "--memory-limit",
-        "10",
-    ];
-    for needle in ["would need about", "broad preset"] {
-        cli_fails(&paper, needle);
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_ngmnn"))
-        .args([
+    let table = |name: &str, rows: usize, cols: usize| {
+        let mut text = String::new();
+        for i in 0..rows {
+            let row: Vec<String> = (0..cols)
+                .map(|j| format!("{}", (i * 31 + j * 7) % 17))
+                .collect();
+            text += &format!("{},{}\n", row.join(","), i % 3);
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // Wide: 30 rows of 3000 features. The paper preset's learned first layer is solved in dual
+    // form (30 x 30; about 2 MB in all), so 10 MB suffice and 1 MB is a clear error.
+    let path = &table("wide.csv", 30, 3000);
+    let paper = |limit: &'static str| {
+        [
             "train",
             "--data",
             path,
-            "--hidden",
-            "256,16",
+            "--preset",
+            "paper",
             "--epochs",
             "2",
             "--memory-limit",
-            "10",
+            limit,
             "--quiet",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ]
+    };
+    ngmnn_ok(&paper("10"));
+    cli_fails(
+        &paper("1"),
+        "the dual system of layer 1's 3000 inputs over 21 rows",
     );
+    // Tall: 3000 rows of 300 features, primal moments of about 4 MB.
+    let tall = &table("tall.csv", 3000, 300);
+    let args = [
+        "train",
+        "--data",
+        tall,
+        "--preset",
+        "paper",
+        "--memory-limit",
+        "1",
+    ];
+    for needle in ["would need about", "broad preset"] {
+        cli_fails(&args, needle);
+    }
+    // The broad preset's learned layer reads the 256 random units, not the 3000 features.
+    ngmnn_ok(&[
+        "train",
+        "--data",
+        path,
+        "--hidden",
+        "256,16",
+        "--epochs",
+        "2",
+        "--memory-limit",
+        "10",
+        "--quiet",
+    ]);
 }

@@ -1,24 +1,10 @@
 //! The `ngmnn` binary: train / eval / predict on the built-in data, and one-line errors.
 
-use std::process::{Command, Output};
+mod common;
 
-fn ngmnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ngmnn"))
-        .args(args)
-        .output()
-        .expect("run ngmnn")
-}
+use std::process::Output;
 
-/// Run the binary and require success (its stderr is the failure message).
-fn ngmnn_ok(args: &[&str]) -> Output {
-    let out = ngmnn(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{ngmnn, ngmnn_ok};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -18,7 +18,7 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let target = dir.display();
-    let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+    let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
             let p = e.unwrap().path();

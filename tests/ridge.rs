@@ -158,3 +158,72 @@ fn ridge_f32_agrees_with_f64_on_well_scaled_data() {
         max_diff(&w64, &w32)
     );
 }
+
+/// Relative difference of two matrices (max-abs over max-abs).
+fn rel(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+    max_diff(a, b) / b.norm_max().max(1e-300)
+}
+
+#[test]
+fn class_ridge_primal_equals_dual_and_the_one_shot_ridge() {
+    use ngmnn::solve::{ClassRidge, Moments, RidgeForm};
+    let device = device();
+    // Wide (p > n: what the dual form is for) and tall: both forms agree with each other and
+    // with a ridge onto the explicit targets Y G, to 1e-8 relative in f64.
+    for (n, p, seed) in [(30, 50, 3), (60, 20, 4)] {
+        let mut h = random_mat(n, p, seed);
+        for i in 0..n {
+            for j in 0..p {
+                h[(i, j)] += (j % 5) as f64; // offsets: centring matters
+            }
+        }
+        let (y, _) = one_hot(n, 4, seed + 10);
+        let g = random_mat(4, 6, seed + 20);
+        let (hd, yd) = (
+            tensor(&h, &device, DType::F64),
+            tensor(&y, &device, DType::F64),
+        );
+        let moments = Moments::of_batch(&hd, &yd, None).unwrap().unwrap();
+        let primal = ClassRidge::from_moments(&moments, GAMMA).unwrap();
+        let dual = ClassRidge::dual(&hd, &yd, GAMMA).unwrap();
+        assert_eq!(
+            (primal.form(), dual.form()),
+            (RidgeForm::Primal, RidgeForm::Dual)
+        );
+        let (a, b) = (
+            primal.solve(&g, &device, DType::F64).unwrap(),
+            dual.solve(&g, &device, DType::F64).unwrap(),
+        );
+        let direct = ridge(&hd, tensor(&(&y * &g), &device, DType::F64), GAMMA).unwrap();
+        for other in [&b, &direct] {
+            assert!(
+                rel(&a.w, &other.w) < 1e-8,
+                "{n}x{p}: W differs by {:e}",
+                rel(&a.w, &other.w)
+            );
+            let bias = Mat::from_fn(1, 6, |_, j| a.b[j]);
+            let other_bias = Mat::from_fn(1, 6, |_, j| other.b[j]);
+            assert!(rel(&bias, &other_bias) < 1e-8, "{n}x{p}: b differs");
+            let d = (a.objective - other.objective).abs() / other.objective.abs();
+            assert!(
+                d < 1e-8,
+                "{n}x{p}: objective {} vs {}",
+                a.objective,
+                other.objective
+            );
+        }
+        // The objective is the ridge objective at the solution.
+        let t = &y * &g;
+        let fitted = &h * &a.w;
+        let residual: f64 = (0..n)
+            .flat_map(|i| (0..6).map(move |j| (i, j)))
+            .map(|(i, j)| (fitted[(i, j)] + a.b[j] - t[(i, j)]).powi(2))
+            .sum();
+        let value = residual + GAMMA * a.w.squared_norm_l2();
+        assert!(
+            (value - a.objective).abs() < 1e-9 * value,
+            "{value} vs {}",
+            a.objective
+        );
+    }
+}

@@ -69,10 +69,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     interrupt::install()?;
     let start = Instant::now();
     let mut fit = ClosedFormFit::streamed(trainer.clone(), &model, opened.data, test)?;
-    let mut history = History {
-        setup_seconds: start.elapsed().as_secs_f64(),
-        epochs: Vec::with_capacity(epochs),
-    };
+    let mut history = History::start(&fit, start.elapsed().as_secs_f64(), epochs);
     let (_, interrupted) = run_epochs(
         &mut fit,
         model,

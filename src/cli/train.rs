@@ -13,7 +13,7 @@ use ngmnn::metrics::macro_f1;
 use ngmnn::model::{Activation, Ngmnn, NgmnnConfig, SavedModel, outdir};
 use ngmnn::plot::plot_history;
 use ngmnn::report::{TrainReport, write_json};
-use ngmnn::solve::TargetMap;
+use ngmnn::solve::{RidgeForm, TargetMap};
 use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History, Preset};
 use serde::{Deserialize, Serialize};
 
@@ -247,6 +247,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut fit = ClosedFormFit::new_sharded(trainer.clone(), &model, train, test, &devices)?
         .with_epochs_done(done);
     history.setup_seconds += start.elapsed().as_secs_f64();
+    history.base_form = Some(fit.base_form());
+    if chatty && fit.base_form() == RidgeForm::Dual {
+        println!(
+            "the lowest learned layer's input is wider than the {} training rows: its ridge is \
+             solved in dual form (an n x n system)",
+            train.n()
+        );
+    }
     let (model, interrupted) = run_epochs(
         &mut fit,
         model,

@@ -237,7 +237,11 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
                 return (learner.model(), processor);
             }
         };
-        self.state.lock().history.setup_seconds = setup.elapsed().as_secs_f64();
+        {
+            let mut state = self.state.lock();
+            state.history.setup_seconds = setup.elapsed().as_secs_f64();
+            state.history.base_form = Some(fit.base_form());
+        }
 
         for epoch in starting_epoch..=components.num_epochs {
             if interrupter.should_stop() {

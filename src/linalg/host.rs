@@ -199,7 +199,7 @@ pub fn procrustes_near(b: &Mat<f64>, reference: Option<&Mat<f64>>, tol: f64) -> 
     Ok(q)
 }
 
-fn ensure_finite(m: &Mat<f64>, what: &str) -> Result<()> {
+pub(crate) fn ensure_finite(m: &Mat<f64>, what: &str) -> Result<()> {
     for j in 0..m.ncols() {
         for i in 0..m.nrows() {
             if !m[(i, j)].is_finite() {

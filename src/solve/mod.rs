@@ -1,6 +1,8 @@
 //! The method's closed-form sub-problems, one file each (spec §1-§3).
 //!
 //! * [`ridge`](mod@ridge): forward ridge regression of a hidden layer onto its targets (§1);
+//!   [`class_ridge`](mod@class_ridge): the same onto class targets, once for every target
+//!   matrix, in primal (`p x p`) or dual (`n x n`) form;
 //! * [`backward_targets`](mod@backward_targets): the low-rank backward approximation that produces those targets (§2);
 //! * the decision layer (§3), an adaptive SVM on the flexible Stiefel manifold, by block
 //!   coordinate descent over [`slack`](mod@slack) (A), [`adaptive_weights`](mod@adaptive_weights) (B) and [`stiefel`] (C),
@@ -14,6 +16,7 @@
 
 pub mod adaptive_weights;
 pub mod backward_targets;
+pub mod class_ridge;
 pub mod decision_layer;
 pub mod moments;
 pub mod random_features;
@@ -25,6 +28,7 @@ pub use adaptive_weights::{AdaptiveWeights, AlphaIndex, adaptive_weights, simple
 pub use backward_targets::{
     TargetMap, backward_step, backward_step_counted, backward_targets, class_backward_step,
 };
+pub use class_ridge::{ClassRidge, RidgeForm};
 pub use decision_layer::{
     DecisionInput, DecisionOptions, DecisionOutcome, batch_losses, batch_moments, decision_layer,
     decision_layer_passes, decision_objective,

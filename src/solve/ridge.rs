@@ -16,14 +16,9 @@
 //! (layer 1's input is the data): computed once per fit.
 //!
 //! # Class targets (what the trainer solves)
-//! The backward targets of spec §2 depend on a sample only through its label: `T = Y G` with a
-//! `c x q` matrix `G` ([`super::backward_targets::class_backward_step`]). Then, from the moments
-//! of `[H | Y]` ([`Moments`]):
-//! ```text
-//! Hc^T Tc = (Hc^T Yc) G        mu_T = G^T mu_Y        ||Tc||^2 = tr(G^T (Yc^T Yc) G)
-//! ```
-//! so a hidden layer's solve needs `Hc^T Hc` and the `p x c` matrix `Hc^T Yc` from the data,
-//! never the `n x q` targets: [`RidgeSystem::solve_class_targets`].
+//! The backward targets of spec §2 depend on a sample only through its label (`T = Y G`); the
+//! trainer solves those with [`super::class_ridge::ClassRidge`] (primal or dual, once for every
+//! `G`). This file solves for arbitrary per-sample targets.
 
 use burn::tensor::Tensor;
 
@@ -31,7 +26,7 @@ use burn::tensor::{DType, Device};
 use faer::Mat;
 
 use super::moments::{Moments, trace_at_b};
-use crate::error::{NgmnnError, Result};
+use crate::error::Result;
 use crate::linalg::{RidgeFactor, from_host, from_host_vec, scalar, to_host};
 use crate::model::LayerParams;
 
@@ -87,37 +82,6 @@ impl RidgeSystem {
             mean_host: m.mean_h().to_vec(),
             factor: RidgeFactor::new(m.hh(), gamma)?,
         })
-    }
-
-    /// Solve for the class targets `T = Y G` (`g`: `c x q`, row `k` the target of class `k`),
-    /// given the moments `m` of `[H | Y]` that the system was built from.
-    ///
-    /// # Errors
-    /// [`NgmnnError::ShapeMismatch`] if `g` does not fit the moments, [`NgmnnError::NonFinite`]
-    /// if the solution is not finite.
-    pub fn solve_class_targets(
-        &self,
-        m: &Moments,
-        g: &Mat<f64>,
-        device: &Device,
-        dtype: DType,
-    ) -> Result<RidgeSolution> {
-        if g.nrows() != m.q() || m.p != self.factor.dim() {
-            return Err(NgmnnError::ShapeMismatch(format!(
-                "class targets {}x{} for moments of {} inputs and {} classes (system {})",
-                g.nrows(),
-                g.ncols(),
-                m.p,
-                m.q(),
-                self.factor.dim()
-            )));
-        }
-        let cross = m.hz() * g; // Hc^T Tc, p x q
-        let mean_t: Vec<f64> = (0..g.ncols())
-            .map(|j| (0..g.nrows()).map(|k| g[(k, j)] * m.mean_z()[k]).sum())
-            .collect();
-        let tss = trace_at_b(g, &(m.zz() * g)); // tr(G^T Yc^T Yc G)
-        self.finish(&cross, &mean_t, tss, device, dtype)
     }
 
     /// `W = (Hc^T Hc + gamma I)^-1 cross`, `b = mu_T - W^T mu_H`, objective `tss - tr(W^T cross)`.

@@ -25,6 +25,8 @@
 //! Rows split over several devices ([`ClosedForm::fit_sharded`]) compute every pass on all
 //! devices at once and merge the moments on the host.
 
+mod base_layer;
+
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -40,9 +42,9 @@ use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::adaptive_weights::MIN_SAMPLES;
 use crate::solve::decision_layer::zero_weights;
 use crate::solve::{
-    ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile, RandomScale,
-    RidgeSystem, batch_losses, batch_moments, class_backward_step, decision_layer_passes,
-    mask_receptive_fields, scale_random_layer, standardize_directions,
+    ClassRidge, ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile,
+    RandomScale, RidgeForm, batch_losses, batch_moments, class_backward_step,
+    decision_layer_passes, mask_receptive_fields, scale_random_layer, standardize_directions,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
@@ -142,10 +144,7 @@ impl ClosedForm {
         start: Instant,
         mut on_epoch: impl FnMut(&EpochRecord),
     ) -> Result<(Ngmnn, History)> {
-        let mut history = History {
-            setup_seconds: start.elapsed().as_secs_f64(),
-            epochs: Vec::with_capacity(self.config.epochs),
-        };
+        let mut history = History::start(&fit, start.elapsed().as_secs_f64(), self.config.epochs);
         for _ in 0..self.config.epochs {
             let record = fit.epoch()?;
             on_epoch(&record);
@@ -179,10 +178,9 @@ pub struct ClosedFormFit {
     counts: Vec<usize>,
     /// Index of the lowest learned layer: 0, or 1 above a frozen random first layer.
     base: usize,
-    /// Moments of `[H_base | Y]` and the factored system of the lowest learned layer: once per
-    /// fit (its input never changes; set by the setup pass). `None` if only the decision layer
-    /// is learned.
-    base_system: Option<(Moments, RidgeSystem)>,
+    /// The lowest learned layer's system: once per fit (its input never changes; set by the
+    /// setup), in the form [`ClosedFormFit::base_form`].
+    base_system: Option<ClassRidge>,
     /// Moments of `[H_l | Y]` for the learned hidden layers' inputs `l = base+1 .. L-2`.
     hidden_moments: Vec<Moments>,
     /// The decision layer's losses at the current parameters, from the last forward pass.
@@ -407,25 +405,7 @@ impl ClosedFormFit {
             passes: 0,
             epoch: 0,
         };
-        if base < fit.params.len() - 1 {
-            // The lowest learned layer's moments: (p + c)^2 on the host, p its input width (the
-            // data's d for a learned first layer): d = 40000 would be ~50 GB.
-            let p = fit.host[base].0.nrows();
-            let c = model.n_classes();
-            let needed = crate::memory::layer_moments_bytes(p, c).unwrap_or(u64::MAX);
-            let remedy = if base == 0 {
-                "use the broad preset (the default: its random first layer needs O(d r), not \
-                 O(d^2)), reduce the features (e.g. PCA), or raise --memory-limit"
-            } else {
-                "narrow the random first layer (--hidden) or raise --memory-limit"
-            };
-            crate::memory::ensure_fits(
-                needed,
-                fit.config.memory_limit,
-                &format!("the moments of layer {}'s {p} inputs", base + 1),
-                remedy,
-            )?;
-        }
+        let form = fit.choose_base_form(model.n_classes())?;
         if base == 1 && !fit.config.keep_first_layer {
             fit.scale_random_layer()?;
         }
@@ -436,17 +416,18 @@ impl ClosedFormFit {
         }
         // Pass 0: the lowest learned layer's moments (once per fit) and the first epoch's
         // statistics.
-        let mut forwarded = fit.forward_pass(true)?;
+        let mut forwarded = fit.forward_pass(form == RidgeForm::Primal)?;
         if fit.counts.is_empty() {
             fit.counts = fit.rows.counts(model.n_classes())?;
             let n = fit.counts.iter().sum();
             check_classes(&fit.counts, n, None)?;
         }
-        if base < fit.params.len() - 1 {
-            let first = forwarded.moments.remove(0);
-            let system = RidgeSystem::from_moments(&first, fit.config.gamma(), &device, dtype)?;
-            fit.base_system = Some((first, system));
-        }
+        fit.base_system = Some(match form {
+            RidgeForm::Primal => {
+                ClassRidge::from_moments(&forwarded.moments.remove(0), fit.config.gamma())?
+            }
+            RidgeForm::Dual => fit.dual_system()?,
+        });
         fit.hidden_moments = forwarded.moments;
         fit.next_losses = Some(forwarded.losses);
         Ok(fit)
@@ -608,12 +589,11 @@ impl ClosedFormFit {
             latent = next;
             saturated[l] = count / (n * latent.ncols()) as f64;
             let solution = if l == self.base {
-                let (m, system) = self.base_system.as_ref().expect("set by the setup pass");
-                system.solve_class_targets(m, &latent, &device, dtype)?
+                let system = self.base_system.as_ref().expect("set by the setup");
+                system.solve(&latent, &device, dtype)?
             } else {
                 let m = &self.hidden_moments[l - self.base - 1];
-                RidgeSystem::from_moments(m, self.config.gamma(), &device, dtype)?
-                    .solve_class_targets(m, &latent, &device, dtype)?
+                ClassRidge::from_moments(m, self.config.gamma())?.solve(&latent, &device, dtype)?
             };
             self.params[l] = solution.params;
             self.host[l] = (solution.w, solution.b);
@@ -659,6 +639,14 @@ impl ClosedFormFit {
             gram_flops: gram.flops,
             seconds: start.elapsed().as_secs_f64(),
         })
+    }
+
+    /// The form of the lowest learned layer's ridge system: dual where its input is wider
+    /// than the number of training rows, primal otherwise.
+    pub fn base_form(&self) -> RidgeForm {
+        self.base_system
+            .as_ref()
+            .map_or(RidgeForm::Primal, ClassRidge::form)
     }
 
     /// The current parameters, bottom to top, in the fit's precision.
@@ -920,6 +908,7 @@ pub(crate) fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()
 }
 
 /// Accuracy of `argmax` of `logits` against `labels`, computed on the device.
+#[cfg(feature = "train")]
 pub(crate) fn accuracy(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
     Ok(count_correct(logits, labels)? / labels.dims()[0] as f64)
 }

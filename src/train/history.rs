@@ -1,5 +1,7 @@
 //! Per-epoch records of a fit.
 
+use super::ClosedFormFit;
+use crate::solve::RidgeForm;
 use serde::{Deserialize, Serialize};
 
 /// What one closed-form epoch did and reached.
@@ -52,9 +54,23 @@ pub struct History {
     pub setup_seconds: f64,
     /// One record per epoch.
     pub epochs: Vec<EpochRecord>,
+    /// The form of the lowest learned layer's ridge system: dual where its input is wider than
+    /// the number of training rows ([`crate::solve::ClassRidge`]). `None` in reports written
+    /// before it was recorded.
+    #[serde(default)]
+    pub base_form: Option<RidgeForm>,
 }
 
 impl History {
+    /// An empty history of `fit`, whose setup took `setup_seconds`.
+    pub fn start(fit: &ClosedFormFit, setup_seconds: f64, epochs: usize) -> Self {
+        Self {
+            setup_seconds,
+            epochs: Vec::with_capacity(epochs),
+            base_form: Some(fit.base_form()),
+        }
+    }
+
     /// The last epoch's record.
     pub fn last(&self) -> Option<&EpochRecord> {
         self.epochs.last()

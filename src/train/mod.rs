@@ -6,6 +6,7 @@ mod history;
 mod rows;
 
 pub use closed_form::{ClosedForm, ClosedFormFit};
+#[cfg(feature = "train")]
 pub(crate) use closed_form::{accuracy, check_data};
 pub use config::{ClosedFormConfig, Preset};
 pub use history::{EpochRecord, History};

@@ -161,3 +161,22 @@ pub fn same_history(a: &History, b: &History) {
         assert_eq!(x.passes, y.passes);
     }
 }
+
+/// Run the `ngmnn` binary.
+pub fn ngmnn(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ngmnn"))
+        .args(args)
+        .output()
+        .expect("run ngmnn")
+}
+
+/// Run the binary and require success (its stderr is the failure message).
+pub fn ngmnn_ok(args: &[&str]) -> std::process::Output {
+    let out = ngmnn(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

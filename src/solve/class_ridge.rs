@@ -1,0 +1,160 @@
+//! Ridge regression of a hidden layer onto class targets (spec §1 with the targets of §2),
+//! for every target matrix at once, in primal or dual form.
+//!
+//! # Objective
+//! ```text
+//! minimise_{W, b}  ||H W + 1 b^T - Y G||_F^2 + gamma ||W||_F^2     (bias not penalised)
+//! ```
+//! for the one-hot labels `Y` (`n x c`) and any `c x q` matrix `G` (row `k`: the target of
+//! class `k`; [`super::backward_targets::class_backward_step`]).
+//!
+//! # Closed form
+//! ```text
+//! W = P G        b = G^T mu_Y - W^T mu_H        objective = tr(G^T S G)
+//! P = (Hc^T Hc + gamma I)^-1 Hc^T Yc              primal: a p x p system
+//!   = Hc^T (Hc Hc^T + gamma I)^-1 Yc              dual: an n x n system (push-through identity)
+//! S = Yc^T Yc - (Hc^T Yc)^T P = gamma Yc^T (Hc Hc^T + gamma I)^-1 Yc
+//! ```
+//! `P` (`p x c`), the means and `S` (`c x c`) do not depend on `G`: for an input that does
+//! not change during a fit (the lowest learned layer's) they are computed once, and each
+//! epoch's solve is a `p x c` times `c x q` product. At the solution the ridge objective is
+//! `||Tc||^2 - tr(W^T Hc^T Tc)`, which is `tr(G^T S G)`.
+//!
+//! The primal form reads the input only through its moments ([`Moments`]: streamed, sharded);
+//! the dual form needs the input's rows (`n x p`) and an `n x n` Gram matrix, so it is the one
+//! to use when `p > n`: wide data (40000 features, 60 samples) costs `O(n^2 + n p)` memory
+//! instead of `O(p^2)`. Both give the same solution (tests to `1e-8` relative in f64).
+
+use burn::tensor::{DType, Device, Tensor};
+use faer::Mat;
+
+use super::moments::{Moments, trace_at_b};
+use super::ridge::RidgeSolution;
+use crate::error::{NgmnnError, Result};
+use crate::linalg::{RidgeFactor, from_host, from_host_vec, to_host};
+use crate::model::LayerParams;
+
+/// Which system a [`ClassRidge`] was solved with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RidgeForm {
+    /// `p x p`, from the moments of `[H | Y]`.
+    Primal,
+    /// `n x n`, from the rows of `H`.
+    Dual,
+}
+
+/// The part of a class-target ridge regression that depends only on the input and the labels.
+#[derive(Debug, Clone)]
+pub struct ClassRidge {
+    /// `P`, `p x c`.
+    projection: Mat<f64>,
+    mean_h: Vec<f64>,
+    mean_y: Vec<f64>,
+    /// `S`, `c x c`.
+    residual: Mat<f64>,
+    form: RidgeForm,
+}
+
+impl ClassRidge {
+    /// The primal form from the moments of `[H | Y]` (accumulated over batches, shards or
+    /// devices).
+    ///
+    /// # Errors
+    /// [`NgmnnError::Numerical`] if `Hc^T Hc + gamma I` is not numerically positive definite,
+    /// [`NgmnnError::NonFinite`] if the solution is not finite.
+    pub fn from_moments(m: &Moments, gamma: f64) -> Result<Self> {
+        let hy = m.hz();
+        let projection = RidgeFactor::new(m.hh(), gamma)?.solve(&hy)?;
+        let residual = m.zz() - hy.transpose() * &projection;
+        Ok(Self {
+            projection,
+            mean_h: m.mean_h().to_vec(),
+            mean_y: m.mean_z().to_vec(),
+            residual,
+            form: RidgeForm::Primal,
+        })
+    }
+
+    /// The dual form from the rows of the input `h` (`[n, p]`) and the one-hot labels `y`
+    /// (`[n, c]`), on their device: the `n x n` Gram matrix and `Hc^T A` are device products,
+    /// the `n x n` Cholesky solve is on the host in f64.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if the row counts differ; as [`ClassRidge::from_moments`].
+    pub fn dual(h: &Tensor<2>, y: &Tensor<2>, gamma: f64) -> Result<Self> {
+        let ([n, _], [ny, _]) = (h.dims(), y.dims());
+        if n != ny {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "{n} input rows for {ny} labels"
+            )));
+        }
+        let (device, dtype) = (h.device(), h.dtype());
+        let mean_h = h.clone().mean_dim(0);
+        let hc = h.clone() - mean_h.clone();
+        let gram = to_host(
+            hc.clone().matmul(hc.clone().transpose()),
+            "dual ridge Gram matrix H H^T",
+        )?;
+        let mean_y = y.clone().mean_dim(0);
+        let yc = to_host(y.clone() - mean_y.clone(), "centred labels")?;
+        let a = RidgeFactor::new(gram, gamma)?.solve(&yc)?; // (K + gamma I)^-1 Yc, n x c
+        let projection = to_host(
+            hc.transpose().matmul(from_host(&a, &device, dtype)),
+            "dual ridge projection H^T A",
+        )?;
+        let row = |t: Tensor<2>, what| -> Result<Vec<f64>> {
+            let m = to_host(t, what)?;
+            Ok((0..m.ncols()).map(|j| m[(0, j)]).collect())
+        };
+        Ok(Self {
+            projection,
+            mean_h: row(mean_h, "dual ridge input means")?,
+            mean_y: row(mean_y, "label means")?,
+            residual: (yc.transpose() * &a) * faer::Scale(gamma),
+            form: RidgeForm::Dual,
+        })
+    }
+
+    /// The form this system was solved with.
+    pub fn form(&self) -> RidgeForm {
+        self.form
+    }
+
+    /// Solve for the class targets `T = Y G` (`g`: `c x q`), the weights cast to `dtype` on
+    /// `device`.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] if `g` does not have one row per class;
+    /// [`NgmnnError::NonFinite`] if the solution is not finite.
+    pub fn solve(&self, g: &Mat<f64>, device: &Device, dtype: DType) -> Result<RidgeSolution> {
+        if g.nrows() != self.mean_y.len() {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "class targets {}x{} for {} classes",
+                g.nrows(),
+                g.ncols(),
+                self.mean_y.len()
+            )));
+        }
+        let w = &self.projection * g;
+        crate::linalg::ensure_finite(&w, "ridge solution")?;
+        let b: Vec<f64> = (0..w.ncols())
+            .map(|j| {
+                let mean_t: f64 = (0..g.nrows()).map(|k| g[(k, j)] * self.mean_y[k]).sum();
+                mean_t
+                    - (0..w.nrows())
+                        .map(|i| w[(i, j)] * self.mean_h[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        Ok(RidgeSolution {
+            params: LayerParams {
+                w: from_host(&w, device, dtype),
+                b: from_host_vec(&b, device, dtype),
+            },
+            objective: trace_at_b(g, &(&self.residual * g)),
+            w,
+            b,
+        })
+    }
+}

@@ -346,7 +346,7 @@ fn wide_data_is_checked_against_the_memory_limit() {
         path.to_str().unwrap().to_owned()
     };
     // Wide: 30 rows of 3000 features. The paper preset's learned first layer is solved in dual
-    // form (30 x 30; about 2 MB in all), so 10 MB suffice and 1 MB is a clear error.
+    // form (21 x 21; about 1.2 MB in all), so 10 MB suffice and 1 MB is a clear error.
     let path = &table("wide.csv", 30, 3000);
     let paper = |limit: &'static str| {
         [
@@ -355,6 +355,8 @@ fn wide_data_is_checked_against_the_memory_limit() {
             path,
             "--preset",
             "paper",
+            "--hidden",
+            "4",
             "--epochs",
             "2",
             "--memory-limit",
@@ -381,6 +383,19 @@ fn wide_data_is_checked_against_the_memory_limit() {
     for needle in ["would need about", "broad preset"] {
         cli_fails(&args, needle);
     }
+    // A model too wide for the limit is refused before it is built.
+    cli_fails(
+        &[
+            "train",
+            "--data",
+            path,
+            "--hidden",
+            "20000,64",
+            "--memory-limit",
+            "10",
+        ],
+        "a model of 61300259 parameters",
+    );
     // The broad preset's learned layer reads the 256 random units, not the 3000 features.
     ngmnn_ok(&[
         "train",
@@ -391,7 +406,7 @@ fn wide_data_is_checked_against_the_memory_limit() {
         "--epochs",
         "2",
         "--memory-limit",
-        "10",
+        "20",
         "--quiet",
     ]);
 }

@@ -61,3 +61,25 @@ fn sixty_rows_of_forty_thousand_features_train() {
     let best = history.best_valid().unwrap().valid_acc.unwrap();
     assert!(best > 0.8, "test accuracy {best} (chance 0.33)");
 }
+
+#[test]
+fn a_stream_too_large_for_either_form_is_a_clear_error_before_it_is_read() {
+    let device = device();
+    // 200000 rows of 40000 features: the primal moments need ~67 GB, and the source says it
+    // has more rows than features, so the dual form is no way out; the error comes before
+    // any of its 8e9 values is generated.
+    let source = SyntheticSource::new(200_000, 40_000, 3, 1000, 1).unwrap();
+    let model = NgmnnConfig::new(40_000, vec![64], 3).init(&device).unwrap();
+    let trainer = ClosedFormConfig::paper()
+        .with_memory_limit(Some(8 << 30))
+        .init()
+        .unwrap();
+    let err = trainer
+        .fit_stream(model, Box::new(source), None, |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(err, ngmnn::NgmnnError::OutOfMemory { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("40000 inputs"), "{err}");
+}

@@ -84,7 +84,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         .as_ref()
         .context("compare needs a test set: give --test or a --test-fraction above 0")?;
     let train = &data.train;
-    let model = NgmnnConfig::new(train.d(), run.hidden_widths(), train.n_classes())
+    let model = NgmnnConfig::new(train.d(), run.hidden_widths(train.d()), train.n_classes())
         .with_activation(run.activation)
         .with_seed(run.seed);
     model.check()?;

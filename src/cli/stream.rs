@@ -48,17 +48,18 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         None => opened.test,
     };
     let (name, d, classes) = (opened.data.name(), opened.data.n_features(), opened.classes);
-    let config = NgmnnConfig::new(d, run.hidden_widths(), classes.len())
+    let config = NgmnnConfig::new(d, run.hidden_widths(d), classes.len())
         .with_activation(run.activation)
         .with_seed(run.seed);
     let trainer = trainer_config(run, epochs, None)?;
+    trainer.check_model_memory(&config)?;
     let model = config.init(&device)?;
     if chatty {
         println!(
             "ngmnn train (streamed, {rows} rows per batch): {name} | d = {d} | {} classes | \
              hidden {:?} | {} | {} | {} | {}",
             classes.len(),
-            run.hidden_widths(),
+            run.hidden_widths(d),
             run.backend.backend,
             run.precision,
             run.preset,

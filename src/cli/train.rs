@@ -54,11 +54,11 @@ impl RunArgs {
 
     /// The hidden widths: as given, or the preset's default (broad: a wide random layer and a
     /// learned one; paper / corrected: the reference's single layer of 64).
-    pub fn hidden_widths(&self) -> Vec<usize> {
-        match (self.hidden.is_empty(), self.preset) {
-            (false, _) => self.hidden.clone(),
-            (true, Preset::Broad) => vec![2048, 64],
-            (true, _) => vec![64],
+    pub fn hidden_widths(&self, d_input: usize) -> Vec<usize> {
+        if self.hidden.is_empty() {
+            self.preset.default_hidden(d_input)
+        } else {
+            self.hidden.clone()
         }
     }
 }
@@ -79,7 +79,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.3)]
     pub test_fraction: f64,
     /// Hidden layer widths, comma-separated (the last must be >= the number of classes).
-    /// Default: 2048,64 for the broad preset (random, learned), 64 for paper and corrected.
+    /// Default: 2048,64 for the broad preset (random, learned; fewer random units for more than
+    /// 8192 features: at most 2^24 random weights), 64 for paper and corrected.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// Ridge parameter gamma (default: the preset's, 0.03 for broad, 0.3 for paper and
@@ -203,10 +204,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     spinner.finish_and_clear();
     let (train, test) = (&data.train, data.test.as_ref());
 
-    let config = NgmnnConfig::new(train.d(), run.hidden_widths(), train.n_classes())
+    let config = NgmnnConfig::new(train.d(), run.hidden_widths(train.d()), train.n_classes())
         .with_activation(run.activation)
         .with_seed(run.seed);
     let trainer = trainer_config(&run, epochs, train.image_shape())?;
+    trainer.check_model_memory(&config)?;
     let (model, mut history) = match (&resumed, &args.resume) {
         (Some(ckpt), Some(dir)) => {
             let (_, model) = SavedModel::load(dir, &device)?;
@@ -228,7 +230,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             test.map_or(0, Dataset::n),
             train.d(),
             train.n_classes(),
-            run.hidden_widths(),
+            run.hidden_widths(train.d()),
             run.backend.backend,
             run.precision,
             run.preset,
@@ -543,7 +545,7 @@ pub(super) fn report(
         n_test: sizes.n_test,
         d: sizes.d,
         classes: sizes.classes,
-        hidden: run.hidden_widths(),
+        hidden: run.hidden_widths(sizes.d),
         backend: run.backend.backend.to_string(),
         seed: run.seed,
         standardize: run.standardize,

@@ -82,6 +82,12 @@ pub trait BatchSource: Send {
     fn n_features(&self) -> usize;
     /// Number of classes (labels lie in `0..n_classes`).
     fn n_classes(&self) -> usize;
+    /// The number of rows a pass yields, where the source knows it without a pass (a file
+    /// header, an in-memory set); `None` otherwise. Only a hint for planning (the trainer
+    /// counts the rows of every pass and never trusts it for correctness).
+    fn rows_hint(&self) -> Option<usize> {
+        None
+    }
     /// Start a new pass at the first row.
     ///
     /// # Errors
@@ -124,6 +130,10 @@ impl BatchSource for DatasetBatches {
 
     fn n_classes(&self) -> usize {
         self.data.n_classes()
+    }
+
+    fn rows_hint(&self) -> Option<usize> {
+        Some(self.data.n())
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -240,6 +250,10 @@ impl BatchSource for SyntheticSource {
 
     fn n_classes(&self) -> usize {
         self.classes
+    }
+
+    fn rows_hint(&self) -> Option<usize> {
+        Some(self.n)
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -376,6 +390,10 @@ impl BatchSource for IdxStream {
 
     fn n_classes(&self) -> usize {
         self.classes
+    }
+
+    fn rows_hint(&self) -> Option<usize> {
+        Some(self.n())
     }
 
     fn reset(&mut self) -> Result<()> {

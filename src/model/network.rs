@@ -73,6 +73,14 @@ impl NgmnnConfig {
         Ok(())
     }
 
+    /// Weights and biases of all layers; `None` on overflow.
+    pub fn n_params(&self) -> Option<u64> {
+        self.widths().windows(2).try_fold(0u64, |acc, w| {
+            let (a, b) = (w[0] as u64, w[1] as u64);
+            a.checked_mul(b)?.checked_add(b)?.checked_add(acc)
+        })
+    }
+
     /// All widths `d_0, .., d_L`.
     pub fn widths(&self) -> Vec<usize> {
         let mut w = Vec::with_capacity(self.hidden.len() + 2);
@@ -86,9 +94,21 @@ impl NgmnnConfig {
     /// from a seeded host RNG (so the initial model is identical on every backend).
     ///
     /// # Errors
-    /// As [`NgmnnConfig::check`].
+    /// As [`NgmnnConfig::check`]; [`NgmnnError::OutOfMemory`] for more parameters than the
+    /// memory available.
     pub fn init(&self, device: &Device) -> Result<Ngmnn> {
         self.check()?;
+        // The f32 values are drawn on the host, then uploaded: two copies at most.
+        let params = self.n_params().unwrap_or(u64::MAX);
+        crate::memory::ensure_fits(
+            params.saturating_mul(8),
+            None,
+            &format!(
+                "the model's {params} parameters (widths {:?})",
+                self.widths()
+            ),
+            "narrow the hidden layers (--hidden)",
+        )?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let widths = self.widths();
         let mut layers: Vec<Linear> = widths

@@ -140,10 +140,7 @@ impl SavedModel {
     /// that size is allocated (a width edited to 2e9 would abort the process).
     fn check_record_size(&self, record_bytes: u64, meta: &Path, record: &Path) -> Result<()> {
         let widths = self.config.widths();
-        let params = widths.windows(2).try_fold(0u64, |acc, w| {
-            let (a, b) = (w[0] as u64, w[1] as u64);
-            a.checked_mul(b)?.checked_add(b)?.checked_add(acc)
-        });
+        let params = self.config.n_params();
         // At least 4 bytes per parameter (f32; an f64 fit stores 8).
         if params.is_none_or(|p| p.saturating_mul(4) > record_bytes) {
             return Err(NgmnnError::ShapeMismatch(format!(

@@ -35,7 +35,7 @@ pub use decision_layer::{
 };
 pub use moments::{Moments, MomentsProfile};
 pub use random_features::{
-    ColumnMoments, RandomScale, mask_receptive_fields, scale_random_layer, standardize_directions,
+    ColumnMoments, RandomScale, feature_factors, mask_receptive_fields, unit_scaling,
 };
 pub use ridge::{RidgeSolution, RidgeSystem, ridge};
 pub use slack::{slack, slack_targets};

@@ -91,25 +91,25 @@ impl ColumnMoments {
     }
 }
 
-/// Tabular inputs: divide row `i` of the random directions `r` (`[d, width]`) by feature `i`'s
-/// standard deviation on the training data (`m`: the features' column moments), so that every
-/// feature enters the random projections on the same footing whatever its unit (a feature in
-/// thousands would otherwise dominate every unit). A feature with no variance (standard
-/// deviation below `1e-6` of the largest) gets a zero row: it carries no information.
-///
-/// # Panics
-/// If `m` does not have one entry per row of `r` (a programming error).
-pub fn standardize_directions(r: &mut Mat<f64>, m: &ColumnMoments) {
-    assert_eq!(m.mean.len(), r.nrows());
+/// Tabular inputs: the factors that divide row `i` of the random directions (`[d, width]`) by
+/// feature `i`'s standard deviation on the training data (`m`: the features' column moments),
+/// so that every feature enters the random projections on the same footing whatever its unit
+/// (a feature in thousands would otherwise dominate every unit). A feature with no variance
+/// (standard deviation below `1e-6` of the largest) gets factor 0: it carries no information.
+/// The trainer applies them on the device (`R <- diag(f) R`).
+pub fn feature_factors(m: &ColumnMoments) -> Vec<f64> {
+    scaled_inverse_sd(m, 1.0)
+}
+
+/// `scale / s_j` for each column's standard deviation `s_j`, 0 where `s_j` is below `1e-6` of
+/// the largest.
+fn scaled_inverse_sd(m: &ColumnMoments, scale: f64) -> Vec<f64> {
     let n = m.n.max(1.0);
     let sd: Vec<f64> = m.m2.iter().map(|v| (v.max(0.0) / n).sqrt()).collect();
     let floor = 1e-6 * sd.iter().cloned().fold(0.0, f64::max);
-    for (i, &s) in sd.iter().enumerate() {
-        let factor = if s > floor { 1.0 / s } else { 0.0 };
-        for j in 0..r.ncols() {
-            r[(i, j)] *= factor;
-        }
-    }
+    sd.iter()
+        .map(|&s| if s > floor { scale / s } else { 0.0 })
+        .collect()
 }
 
 /// Local receptive fields for image inputs: zero every random direction outside a random
@@ -156,30 +156,17 @@ pub struct RandomScale {
     pub offset: f64,
 }
 
-/// The scaled random layer `(W, b)` from its random directions `r` (`[d, width]`), random
-/// offsets `u` (`[width]`, in `(-1, 1)`) and the moments `m` of the raw projections `x r` over
-/// the training data.
+/// The scaling of the random layer from its random offsets `u` (`[width]`, in `(-1, 1)`) and
+/// the moments `m` of the raw projections `x R` over the training data: the column factors
+/// `f` (`W = R diag(f)`, applied on the device by the trainer) and the bias `b`.
 ///
 /// # Panics
-/// If the shapes do not match (a programming error).
-pub fn scale_random_layer(
-    r: &Mat<f64>,
-    u: &[f64],
-    m: &ColumnMoments,
-    how: RandomScale,
-) -> (Mat<f64>, Vec<f64>) {
-    let (d, width) = (r.nrows(), r.ncols());
-    assert_eq!((m.mean.len(), u.len()), (width, width));
-    let n = m.n.max(1.0);
-    let sd: Vec<f64> = m.m2.iter().map(|v| (v.max(0.0) / n).sqrt()).collect();
-    let floor = 1e-6 * sd.iter().cloned().fold(0.0, f64::max);
-    let factor: Vec<f64> = sd
-        .iter()
-        .map(|&s| if s > floor { how.scale / s } else { 0.0 })
-        .collect();
-    let w = Mat::from_fn(d, width, |i, j| r[(i, j)] * factor[j]);
-    let b = (0..width)
+/// If the lengths do not match (a programming error).
+pub fn unit_scaling(u: &[f64], m: &ColumnMoments, how: RandomScale) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(m.mean.len(), u.len());
+    let factor = scaled_inverse_sd(m, how.scale);
+    let b = (0..u.len())
         .map(|j| how.offset * u[j] - factor[j] * m.mean[j])
         .collect();
-    (w, b)
+    (factor, b)
 }

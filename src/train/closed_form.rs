@@ -37,14 +37,14 @@ use super::rows::{BatchView, Rows, Shard};
 use super::{ClosedFormConfig, EpochRecord, History};
 use crate::data::{BatchSource, Dataset};
 use crate::error::{NgmnnError, Result};
-use crate::linalg::{from_host, from_host_vec, scalar, to_host};
+use crate::linalg::{from_host, from_host_vec, scalar, to_host, to_host_vec};
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::adaptive_weights::MIN_SAMPLES;
 use crate::solve::decision_layer::zero_weights;
 use crate::solve::{
     ClassRidge, ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile,
     RandomScale, RidgeForm, batch_losses, batch_moments, class_backward_step,
-    decision_layer_passes, mask_receptive_fields, scale_random_layer, standardize_directions,
+    decision_layer_passes, feature_factors, mask_receptive_fields, unit_scaling,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
@@ -365,19 +365,32 @@ impl ClosedFormFit {
     ) -> Result<Self> {
         model.check()?;
         let dtype: DType = config.precision.dtype();
+        // The fit's copy of the parameters in its precision, and one temporary of that size.
+        let n_params = burn::module::Module::num_params(model) as u64;
+        crate::memory::ensure_fits(
+            n_params.saturating_mul(2 * dtype.size() as u64),
+            config.memory_limit,
+            &format!("the fit's {dtype:?} copy of the model's {n_params} parameters"),
+            "narrow the hidden layers (--hidden), use precision f32, or raise --memory-limit",
+        )?;
         let params: Vec<LayerParams> = model.layer_params().iter().map(|p| p.cast(dtype)).collect();
+        let base = usize::from(config.random_first_layer());
+        // Host copies of the learned layers (the backward steps read them); a frozen random
+        // first layer has none (it is d x r: read only on the device).
         let host = params
             .iter()
-            .map(|p| {
-                let b = to_host(p.b.clone().unsqueeze::<2>(), "initial bias")?;
+            .enumerate()
+            .map(|(l, p)| {
+                if l < base {
+                    return Ok((Mat::zeros(0, 0), Vec::new()));
+                }
                 Ok((
                     to_host(p.w.clone(), "initial weights")?,
-                    (0..b.ncols()).map(|j| b[(0, j)]).collect(),
+                    to_host_vec(p.b.clone(), "initial bias")?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
         let device = model.decision.weight.device();
-        let base = usize::from(config.random_first_layer());
         if base == 1 && model.n_layers() < 3 {
             return Err(NgmnnError::config(
                 "preset",
@@ -409,11 +422,6 @@ impl ClosedFormFit {
         if base == 1 && !fit.config.keep_first_layer {
             fit.scale_random_layer()?;
         }
-        if base == 1 {
-            // The frozen layer's host copy is never read again (the backward steps use the
-            // layers above it): free its d x r f64 values.
-            fit.host[0] = (Mat::zeros(0, 0), Vec::new());
-        }
         // Pass 0: the lowest learned layer's moments (once per fit) and the first epoch's
         // statistics.
         let mut forwarded = fit.forward_pass(form == RidgeForm::Primal)?;
@@ -434,10 +442,18 @@ impl ClosedFormFit {
     }
 
     /// Scale the frozen random first layer to the data (one pass over the inputs for the
-    /// moments of their random projections; [`scale_random_layer`]).
+    /// moments of their random projections; [`unit_scaling`]). The `d x r` layer stays on the
+    /// device: the scalings are diagonal, applied there in place where the backend can.
     fn scale_random_layer(&mut self) -> Result<()> {
-        if let Some(shape) = self.config.image_shape {
-            let d = self.host[0].0.nrows();
+        let (device, dtype) = (self.device.clone(), self.dtype);
+        let [d, width] = self.params[0].w.dims();
+        let u = to_host_vec(self.params[0].b.clone(), "random-layer offsets")?;
+        // Owned (not shared with `params`), so that the products below may reuse its memory.
+        let r = std::mem::replace(
+            &mut self.params[0].w,
+            Tensor::zeros([1, 1], (&device, dtype)),
+        );
+        let directions = if let Some(shape) = self.config.image_shape {
             if shape[0].checked_mul(shape[1]) != Some(d) {
                 return Err(NgmnnError::config(
                     "image_shape",
@@ -445,29 +461,29 @@ impl ClosedFormFit {
                     "height x width must be the number of input features",
                 ));
             }
+            let mut r = to_host(r, "random directions")?;
             // Seeded by the layer's initial weights, so the rectangles follow the model's seed.
-            let (r, u) = &mut self.host[0];
             let seed = r[(0, 0)].to_bits() ^ u[0].to_bits().rotate_left(17);
-            mask_receptive_fields(r, shape, seed);
+            mask_receptive_fields(&mut r, shape, seed);
+            from_host(&r, &device, dtype)
         } else {
             // Tabular features: in their own units, which may differ by orders of magnitude.
             let features = self.input_moments(None)?;
-            standardize_directions(&mut self.host[0].0, &features);
-        }
-        let directions = from_host(&self.host[0].0, &self.device, self.dtype);
-        let moments = self.input_moments(Some(directions))?;
-        let (r, u) = &self.host[0];
-        let bound = 1.0 / (r.ncols() as f64).sqrt();
+            let f = from_host_vec(&feature_factors(&features), &device, dtype);
+            r * f.reshape([d, 1])
+        };
+        let moments = self.input_moments(Some(directions.clone()))?;
+        let bound = 1.0 / (width as f64).sqrt();
         let u: Vec<f64> = u.iter().map(|v| v / bound).collect();
         let how = RandomScale {
             scale: self.config.random_scale,
             offset: self.config.random_offset,
         };
-        let (w, b) = scale_random_layer(r, &u, &moments, how);
-        // Only the device copy is kept: the frozen layer's host copy is freed by the caller.
+        let (factor, b) = unit_scaling(&u, &moments, how);
+        let factor = from_host_vec(&factor, &device, dtype).reshape([1, width]);
         self.params[0] = LayerParams {
-            w: from_host(&w, &self.device, self.dtype),
-            b: from_host_vec(&b, &self.device, self.dtype),
+            w: directions * factor,
+            b: from_host_vec(&b, &device, dtype),
         };
         Ok(())
     }

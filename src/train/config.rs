@@ -60,7 +60,25 @@ impl Preset {
     }
 }
 
+/// Most weights the default random first layer holds (`d x r`): 2^24, 64 MB in f32.
+const DEFAULT_RANDOM_WEIGHTS: usize = 1 << 24;
+
 impl Preset {
+    /// The hidden widths used when none are given, for `d_input` features: broad `[r, 64]`
+    /// with `r = 2048` random units, fewer for wide inputs so that the random layer holds at
+    /// most 2^24 weights (`r = 2^24 / d` rounded down to a multiple of 64, at least 256: 384
+    /// at d = 40000; a fit in f64 keeps an f64 copy of it, and the saved model holds it);
+    /// paper and corrected `[64]`.
+    pub fn default_hidden(self, d_input: usize) -> Vec<usize> {
+        match self {
+            Preset::Broad => {
+                let r = (DEFAULT_RANDOM_WEIGHTS / d_input.max(1)) / 64 * 64;
+                vec![r.clamp(256, 2048), 64]
+            }
+            Preset::Paper | Preset::Corrected => vec![64],
+        }
+    }
+
     /// The preset's ridge parameter: the reference's 0.3 (spec §5) for paper and corrected;
     /// 0.03 for broad, whose learned layer reads a wide random layer (measured, best-epoch test
     /// accuracy, seeds 0-2: digits 0.973 -> 0.987, umist 0.966 -> 0.989, att40 and waveform
@@ -154,6 +172,28 @@ pub struct ClosedFormConfig {
 }
 
 impl ClosedFormConfig {
+    /// Check, before the model is built, that a model of `model`'s shape and this fit's copy
+    /// of its parameters (in the fit's precision, with one temporary of that size) fit in the
+    /// memory limit (or the memory available): a model too wide for the machine is one clear
+    /// error instead of minutes of allocation and an abort.
+    ///
+    /// # Errors
+    /// [`NgmnnError::OutOfMemory`].
+    pub fn check_model_memory(&self, model: &crate::model::NgmnnConfig) -> Result<()> {
+        let params = model.n_params().unwrap_or(u64::MAX);
+        let per_param = 4 + 2 * self.precision.dtype().size() as u64;
+        crate::memory::ensure_fits(
+            params.saturating_mul(per_param),
+            self.memory_limit,
+            &format!(
+                "a model of {params} parameters (widths {:?}) and its {} copy for the fit",
+                model.widths(),
+                self.precision
+            ),
+            "narrow the hidden layers (--hidden), use precision f32, or raise --memory-limit",
+        )
+    }
+
     /// Validate every field (the first broken rule is reported).
     ///
     /// # Errors

@@ -233,6 +233,21 @@ impl Rows {
         })
     }
 
+    /// The rows of a stream as its source announces them (see [`BatchSource::rows_hint`]);
+    /// resident rows: their count.
+    pub fn rows_hint(&self) -> Option<usize> {
+        match self {
+            Rows::Streamed(s) => s.source.rows_hint(),
+            Rows::Resident { shards, .. } => Some(
+                shards
+                    .iter()
+                    .flat_map(|s| &s.chunks)
+                    .map(|c| c.labels.dims()[0])
+                    .sum(),
+            ),
+        }
+    }
+
     /// Per-class counts (streamed: of the last complete pass).
     pub fn counts(&self, classes: usize) -> Result<Vec<usize>> {
         match self {

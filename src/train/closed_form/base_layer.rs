@@ -40,7 +40,11 @@ impl ClosedFormFit {
         };
         let mut n = (!self.counts.is_empty()).then(|| self.counts.iter().sum::<usize>());
         let costly = p > COUNT_ABOVE_WIDTH || ensure_fits(primal, limit, &what, remedy).is_err();
-        if n.is_none() && costly {
+        // A stream is counted only where the dual form may be the answer: not when its source
+        // knows it has at least `p` rows (a 200000-row file of 40000 features gets its memory
+        // error without being read).
+        let hint = self.rows.rows_hint();
+        if n.is_none() && costly && hint.is_none_or(|rows| rows < p) {
             n = Some(self.count_rows(classes)?);
         }
         match n {

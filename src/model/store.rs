@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, DType};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -156,6 +156,7 @@ impl SavedModel {
 
     /// Build the network this description declares and load the record's weights into it.
     fn load_record(&self, record: Vec<u8>, record_path: &Path, device: &Device) -> Result<Ngmnn> {
+        check_record_dtypes(&record, record_path)?;
         let err = |e: burn::store::RecordError| {
             NgmnnError::Record(format!("{}: {e}", record_path.display()))
         };
@@ -189,6 +190,29 @@ impl SavedModel {
             )));
         }
         Ok(())
+    }
+}
+
+/// Every tensor of a record must be f32 or f64: Burn 0.22.1 panics when it loads an integer
+/// tensor into a float parameter (found by the `model_dir` fuzz target). The record's
+/// tensor table is read with Burn's own format reader, on a copy of the bytes.
+fn check_record_dtypes(record: &[u8], record_path: &Path) -> Result<()> {
+    let err = |e: burn_pack::Error| NgmnnError::Record(format!("{}: {e}", record_path.display()));
+    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+        .map_err(err)?
+        .into_tensors()
+        .map_err(err)?;
+    match tensors
+        .iter()
+        .find(|t| !matches!(t.dtype, DType::F32 | DType::F64))
+    {
+        Some(t) => Err(NgmnnError::Record(format!(
+            "{}: tensor `{}` holds {:?} values; a model's parameters are f32 or f64",
+            record_path.display(),
+            t.name,
+            t.dtype
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -227,3 +227,55 @@ fn class_ridge_primal_equals_dual_and_the_one_shot_ridge() {
         );
     }
 }
+
+#[test]
+fn proximal_class_ridge_satisfies_its_normal_equations_and_objective() {
+    use ngmnn::solve::{ClassRidge, Moments};
+    let device = device();
+    let (n, p, rho) = (40, 12, 2.5);
+    let h = random_mat(n, p, 31);
+    let (y, _) = one_hot(n, 3, 32);
+    let g = random_mat(3, 5, 33);
+    let w_prev = random_mat(p, 5, 34);
+    let (hd, yd) = (
+        tensor(&h, &device, DType::F64),
+        tensor(&y, &device, DType::F64),
+    );
+    let moments = Moments::of_batch(&hd, &yd, None).unwrap().unwrap();
+    let system = ClassRidge::from_moments(&moments, GAMMA + rho).unwrap();
+    let sol = system
+        .solve_proximal(&g, &w_prev, rho, &device, DType::F64)
+        .unwrap();
+    // (Hc^T Hc + (gamma + rho) I) W = Hc^T Tc + rho W_prev.
+    let (hc, _) = centred(&h);
+    let t = &y * &g;
+    let (tc, _) = centred(&t);
+    let mut a = hc.transpose() * &hc;
+    for i in 0..p {
+        a[(i, i)] += GAMMA + rho;
+    }
+    let residual = &a * &sol.w - hc.transpose() * &tc - &w_prev * faer::Scale(rho);
+    assert!(
+        residual.norm_max() < 1e-9,
+        "residual {}",
+        residual.norm_max()
+    );
+    // The objective is ||H W + 1 b^T - T||^2 + gamma ||W||^2 + rho ||W - W_prev||^2.
+    let fitted = &h * &sol.w;
+    let fit: f64 = (0..n)
+        .flat_map(|i| (0..5).map(move |j| (i, j)))
+        .map(|(i, j)| (fitted[(i, j)] + sol.b[j] - t[(i, j)]).powi(2))
+        .sum();
+    let value = fit + GAMMA * sol.w.squared_norm_l2() + rho * (&sol.w - &w_prev).squared_norm_l2();
+    assert!(
+        (value - sol.objective).abs() < 1e-9 * value,
+        "{value} vs {}",
+        sol.objective
+    );
+    // The dual form has no proximal solve: a typed error.
+    let dual = ClassRidge::dual(&hd, &yd, GAMMA).unwrap();
+    assert!(
+        dual.solve_proximal(&g, &w_prev, rho, &device, DType::F64)
+            .is_err()
+    );
+}

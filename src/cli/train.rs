@@ -110,6 +110,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2.0)]
     #[serde(default = "default_random_offset")]
     pub random_offset: f64,
+    /// Proximal ridge for the learned hidden layers: each solve adds RHO ||W - W_prev||^2
+    /// (the label targets correct the previous weights instead of replacing them). An
+    /// experiment: off by default, no gain measured (docs/beyond-the-paper.md).
+    #[arg(long, value_name = "RHO")]
+    #[serde(default)]
+    pub proximal: Option<f64>,
     /// Hidden activation: sigmoid or tanh.
     #[arg(long, default_value = "sigmoid")]
     pub activation: Activation,
@@ -411,6 +417,7 @@ pub(super) fn trainer_config(
         .with_targets(run.targets)
         .with_random_scale(run.random_scale)
         .with_random_offset(run.random_offset)
+        .with_proximal(run.proximal)
         .with_image_shape(run.image_shape(declared_image)?)
         .with_memory_limit(run.memory_limit.map(|mb| mb.saturating_mul(1 << 20)))
         .with_precision(run.precision);

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, DType};
 use burn::tensor::Device;
+use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
 
 use super::{Ngmnn, NgmnnConfig};

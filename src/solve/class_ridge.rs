@@ -45,7 +45,7 @@ pub enum RidgeForm {
 }
 
 /// The part of a class-target ridge regression that depends only on the input and the labels.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ClassRidge {
     /// `P`, `p x c`.
     projection: Mat<f64>,
@@ -54,6 +54,9 @@ pub struct ClassRidge {
     /// `S`, `c x c`.
     residual: Mat<f64>,
     form: RidgeForm,
+    /// Primal form: the factor of `Hc^T Hc + gamma I`, `Hc^T Yc` and `Yc^T Yc`, for
+    /// [`ClassRidge::solve_proximal`].
+    primal: Option<(RidgeFactor, Mat<f64>, Mat<f64>)>,
 }
 
 impl ClassRidge {
@@ -65,14 +68,17 @@ impl ClassRidge {
     /// [`NgmnnError::NonFinite`] if the solution is not finite.
     pub fn from_moments(m: &Moments, gamma: f64) -> Result<Self> {
         let hy = m.hz();
-        let projection = RidgeFactor::new(m.hh(), gamma)?.solve(&hy)?;
-        let residual = m.zz() - hy.transpose() * &projection;
+        let factor = RidgeFactor::new(m.hh(), gamma)?;
+        let projection = factor.solve(&hy)?;
+        let yy = m.zz();
+        let residual = &yy - hy.transpose() * &projection;
         Ok(Self {
             projection,
             mean_h: m.mean_h().to_vec(),
             mean_y: m.mean_z().to_vec(),
             residual,
             form: RidgeForm::Primal,
+            primal: Some((factor, hy, yy)),
         })
     }
 
@@ -113,12 +119,90 @@ impl ClassRidge {
             mean_y: row(mean_y, "label means")?,
             residual: (yc.transpose() * &a) * faer::Scale(gamma),
             form: RidgeForm::Dual,
+            primal: None,
         })
     }
 
     /// The form this system was solved with.
     pub fn form(&self) -> RidgeForm {
         self.form
+    }
+
+    /// The proximal solve (block coordinate descent, Zeng et al. 2019): the same objective
+    /// plus `rho ||W - W_prev||^2`, for a system built with `gamma + rho` (so that its factor
+    /// is of `F = Hc^T Hc + (gamma + rho) I`):
+    /// ```text
+    /// W = F^-1 (Hc^T Yc G + rho W_prev)        b = G^T mu_Y - W^T mu_H
+    /// objective = tr(G^T Yc^T Yc G) - tr(W^T Hc^T Yc G) - rho tr(W^T W_prev) + rho ||W_prev||^2
+    /// ```
+    /// The label targets only correct the previous weights: a random full-rank start keeps
+    /// directions the rank-`c` targets would drop.
+    ///
+    /// # Errors
+    /// [`NgmnnError::InvalidConfig`] for a dual system (the proximal term is not in the rows'
+    /// span) or `rho <= 0`; [`NgmnnError::ShapeMismatch`] for shapes that do not fit;
+    /// [`NgmnnError::NonFinite`] if the solution is not finite.
+    pub fn solve_proximal(
+        &self,
+        g: &Mat<f64>,
+        w_prev: &Mat<f64>,
+        rho: f64,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<RidgeSolution> {
+        let Some((factor, hy, yy)) = &self.primal else {
+            return Err(NgmnnError::config(
+                "proximal",
+                rho,
+                "needs the primal form of the ridge system (an input no wider than the rows)",
+            ));
+        };
+        if !(rho.is_finite() && rho > 0.0) {
+            return Err(NgmnnError::config(
+                "proximal",
+                rho,
+                "must be finite and > 0",
+            ));
+        }
+        if g.nrows() != hy.ncols() || w_prev.nrows() != hy.nrows() || w_prev.ncols() != g.ncols() {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "proximal solve: targets {}x{} and previous weights {}x{} for a {}x{} system",
+                g.nrows(),
+                g.ncols(),
+                w_prev.nrows(),
+                w_prev.ncols(),
+                hy.nrows(),
+                hy.ncols()
+            )));
+        }
+        let cross = hy * g; // Hc^T Tc
+        let w = factor.solve(&(&cross + w_prev * faer::Scale(rho)))?;
+        let b = self.bias(&w, g);
+        let objective =
+            trace_at_b(g, &(yy * g)) - trace_at_b(&w, &cross) - rho * trace_at_b(&w, w_prev)
+                + rho * w_prev.squared_norm_l2();
+        Ok(RidgeSolution {
+            params: LayerParams {
+                w: from_host(&w, device, dtype),
+                b: from_host_vec(&b, device, dtype),
+            },
+            objective,
+            w,
+            b,
+        })
+    }
+
+    /// `b = G^T mu_Y - W^T mu_H`.
+    fn bias(&self, w: &Mat<f64>, g: &Mat<f64>) -> Vec<f64> {
+        (0..w.ncols())
+            .map(|j| {
+                let mean_t: f64 = (0..g.nrows()).map(|k| g[(k, j)] * self.mean_y[k]).sum();
+                mean_t
+                    - (0..w.nrows())
+                        .map(|i| w[(i, j)] * self.mean_h[i])
+                        .sum::<f64>()
+            })
+            .collect()
     }
 
     /// Solve for the class targets `T = Y G` (`g`: `c x q`), the weights cast to `dtype` on
@@ -138,15 +222,7 @@ impl ClassRidge {
         }
         let w = &self.projection * g;
         crate::linalg::ensure_finite(&w, "ridge solution")?;
-        let b: Vec<f64> = (0..w.ncols())
-            .map(|j| {
-                let mean_t: f64 = (0..g.nrows()).map(|k| g[(k, j)] * self.mean_y[k]).sum();
-                mean_t
-                    - (0..w.nrows())
-                        .map(|i| w[(i, j)] * self.mean_h[i])
-                        .sum::<f64>()
-            })
-            .collect();
+        let b = self.bias(&w, g);
         Ok(RidgeSolution {
             params: LayerParams {
                 w: from_host(&w, device, dtype),

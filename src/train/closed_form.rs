@@ -43,7 +43,7 @@ use crate::solve::adaptive_weights::MIN_SAMPLES;
 use crate::solve::decision_layer::zero_weights;
 use crate::solve::{
     ClassRidge, ColumnMoments, DecisionInput, DecisionOptions, Moments, MomentsProfile,
-    RandomScale, RidgeForm, batch_losses, batch_moments, class_backward_step,
+    RandomScale, RidgeForm, RidgeSolution, batch_losses, batch_moments, class_backward_step,
     decision_layer_passes, feature_factors, mask_receptive_fields, unit_scaling,
 };
 
@@ -432,7 +432,7 @@ impl ClosedFormFit {
         }
         fit.base_system = Some(match form {
             RidgeForm::Primal => {
-                ClassRidge::from_moments(&forwarded.moments.remove(0), fit.config.gamma())?
+                ClassRidge::from_moments(&forwarded.moments.remove(0), fit.config.system_gamma())?
             }
             RidgeForm::Dual => fit.dual_system()?,
         });
@@ -562,7 +562,7 @@ impl ClosedFormFit {
         let profile = MomentsProfile::now();
         let passes_before = self.passes;
         let top = self.params.len() - 1;
-        let (device, dtype) = (self.device.clone(), self.dtype);
+        let device = self.device.clone();
         // Decision layer (§3) on H_{L-1}.
         let init = self.params[top].clone();
         let first_losses = self.next_losses.take();
@@ -606,10 +606,11 @@ impl ClosedFormFit {
             saturated[l] = count / (n * latent.ncols()) as f64;
             let solution = if l == self.base {
                 let system = self.base_system.as_ref().expect("set by the setup");
-                system.solve(&latent, &device, dtype)?
+                self.solve_layer(system, l, &latent)?
             } else {
                 let m = &self.hidden_moments[l - self.base - 1];
-                ClassRidge::from_moments(m, self.config.gamma())?.solve(&latent, &device, dtype)?
+                let system = ClassRidge::from_moments(m, self.config.system_gamma())?;
+                self.solve_layer(&system, l, &latent)?
             };
             self.params[l] = solution.params;
             self.host[l] = (solution.w, solution.b);
@@ -655,6 +656,22 @@ impl ClosedFormFit {
             gram_flops: gram.flops,
             seconds: start.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Layer `l`'s ridge onto the class targets `latent` from `system`: plain, or proximal to
+    /// the layer's current weights ([`ClosedFormConfig::proximal`]).
+    fn solve_layer(
+        &self,
+        system: &ClassRidge,
+        l: usize,
+        latent: &Mat<f64>,
+    ) -> Result<RidgeSolution> {
+        match self.config.proximal {
+            Some(rho) => {
+                system.solve_proximal(latent, &self.host[l].0, rho, &self.device, self.dtype)
+            }
+            None => system.solve(latent, &self.device, self.dtype),
+        }
     }
 
     /// The form of the lowest learned layer's ridge system: dual where its input is wider

@@ -48,7 +48,8 @@ impl ClosedFormFit {
             n = Some(self.count_rows(classes)?);
         }
         match n {
-            Some(n) if p > n => {
+            // The proximal solve needs the primal form.
+            Some(n) if p > n && self.config.proximal.is_none() => {
                 let bytes = dual_system_bytes(n, p, classes, self.dtype.size());
                 let what = format!(
                     "the dual system of layer {}'s {p} inputs over {n} rows",

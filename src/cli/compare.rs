@@ -9,9 +9,8 @@ use ngmnn::compare::{CompareConfig, compare};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::report::write_json;
-use ngmnn::train::ClosedFormConfig;
 
-use super::train::{RunArgs, prepare, spinner};
+use super::train::{RunArgs, prepare, spinner, trainer_config};
 
 /// A trainer to include.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +58,11 @@ pub struct CompareArgs {
     /// Adam learning rate (default 0.01).
     #[arg(long)]
     adam_lr: Option<f64>,
+    /// Learning rate of the gradient trainers that continue from the closed-form solution
+    /// (closed-form+sgd, closed-form+adam); default: --sgd-lr / --adam-lr. A solution that is
+    /// already good is fine-tuned, so a smaller rate than from scratch usually suits it.
+    #[arg(long)]
+    refine_lr: Option<f64>,
     /// Target test accuracy for "time to target" (default: the closed-form final accuracy).
     #[arg(long)]
     target: Option<f64>,
@@ -88,22 +92,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         .with_activation(run.activation)
         .with_seed(run.seed);
     model.check()?;
-    let image_shape = run.image_shape(train.image_shape())?;
     let refine_sgd = args.trainers.contains(&Trainer::ClosedFormSgd);
     let refine_adam = args.trainers.contains(&Trainer::ClosedFormAdam);
     let wants_closed_form =
         args.trainers.contains(&Trainer::ClosedForm) || refine_sgd || refine_adam;
-    let closed_form = wants_closed_form.then(|| {
-        ClosedFormConfig::new()
-            .with_epochs(args.epochs)
-            .with_gamma(run.gamma)
-            .with_preset(run.preset)
-            .with_targets(run.targets)
-            .with_random_scale(run.random_scale)
-            .with_random_offset(run.random_offset)
-            .with_image_shape(image_shape)
-            .with_precision(run.precision)
-    });
+    let closed_form = wants_closed_form
+        .then(|| trainer_config(run, args.epochs, train.image_shape()))
+        .transpose()?;
     let gradient = |optimizer, lr| {
         GradientConfig::new()
             .with_optimizer(optimizer)
@@ -121,10 +116,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     }
     let mut refine = Vec::new();
     if refine_sgd {
-        refine.push(gradient(OptimizerKind::Sgd, args.sgd_lr));
+        refine.push(gradient(OptimizerKind::Sgd, args.refine_lr.or(args.sgd_lr)));
     }
     if refine_adam {
-        refine.push(gradient(OptimizerKind::Adam, args.adam_lr));
+        refine.push(gradient(OptimizerKind::Adam, args.refine_lr.or(args.adam_lr)));
     }
     let config = CompareConfig {
         closed_form,

@@ -44,7 +44,7 @@ impl RidgeFactor {
         let llt = gram.llt(Side::Lower).map_err(|e| NgmnnError::Numerical {
             context: "ridge regression",
             reason: format!(
-                "H^T H + gamma I ({dim}x{dim}, gamma = {gamma}) is not positive definite ({e:?}); \
+                "the Gram matrix + gamma I ({dim}x{dim}, gamma = {gamma}) is not positive definite ({e:?}); \
                  the Gram matrix lost precision: use precision f64 or scale/standardise the inputs"
             ),
         })?;

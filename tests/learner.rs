@@ -14,7 +14,8 @@ use ngmnn::NgmnnError;
 use ngmnn::compare::{CompareConfig, compare};
 use ngmnn::data::{Dataset, digits};
 use ngmnn::learner::{
-    ClosedFormStrategy, GradientConfig, OptimizerKind, StrategyHandle, data_loader,
+    ClosedFormStrategy, GradientConfig, OptimizerKind, StrategyHandle, accuracy_checkpointing,
+    data_loader,
 };
 use ngmnn::model::{Ngmnn, NgmnnConfig};
 use ngmnn::train::ClosedFormConfig;
@@ -43,6 +44,8 @@ struct Run {
     epochs: usize,
     checkpoint: Option<usize>,
     stop_first: bool,
+    /// The core trainer's early stopping, which the strategy refuses.
+    patience: Option<usize>,
 }
 
 const RUN: Run = Run {
@@ -51,6 +54,7 @@ const RUN: Run = Run {
     epochs: 3,
     checkpoint: None,
     stop_first: false,
+    patience: None,
 };
 
 fn launch(
@@ -61,7 +65,7 @@ fn launch(
     run: Run,
 ) -> (LearningResult<Ngmnn>, StrategyHandle) {
     let device = common::device();
-    let strategy = ClosedFormStrategy::new(closed_form());
+    let strategy = ClosedFormStrategy::new(closed_form().with_patience(run.patience));
     let handle = strategy.handle();
     let mut training = SupervisedTraining::new(
         dir,
@@ -70,6 +74,7 @@ fn launch(
     )
     .metrics((AccuracyMetric::new(), LossMetric::new()))
     .with_default_checkpointers()
+    .with_checkpointing_strategy(accuracy_checkpointing())
     .with_application_logger(None)
     .num_epochs(run.epochs)
     .with_training_strategy(strategy.into());
@@ -141,7 +146,7 @@ fn metrics_checkpoints_and_resume() {
             }
         }
     }
-    // The default checkpointer keeps the last two epochs.
+    // The accuracy checkpointing keeps the last two epochs (and the most accurate).
     assert!(full.join("checkpoint/model-3.bpk").exists());
     assert!(full.join("checkpoint/model-2.bpk").exists());
 
@@ -219,6 +224,27 @@ fn a_failure_is_a_typed_error_not_a_panic() {
         .expect("a ClosedFormFailure in the TrainingError's sources");
     assert!(matches!(*failure.0, NgmnnError::InvalidData { .. }));
     assert!(training.to_string().contains("class"), "{training}");
+
+    // The core trainer's patience is refused under burn-train (it would be ignored).
+    let dir = tempfile::tempdir().unwrap();
+    let patient = Run {
+        patience: Some(2),
+        ..RUN
+    };
+    let model = model_config(&train).init(&device).unwrap();
+    let (result, handle) = launch(dir.path(), model, &train, &test, patient);
+    let error = handle.take_error().expect("a typed error");
+    assert!(
+        matches!(
+            *error,
+            NgmnnError::InvalidConfig {
+                field: "patience",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(result.error.is_some());
 }
 
 #[test]

@@ -119,7 +119,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         refine.push(gradient(OptimizerKind::Sgd, args.refine_lr.or(args.sgd_lr)));
     }
     if refine_adam {
-        refine.push(gradient(OptimizerKind::Adam, args.refine_lr.or(args.adam_lr)));
+        refine.push(gradient(
+            OptimizerKind::Adam,
+            args.refine_lr.or(args.adam_lr),
+        ));
     }
     let config = CompareConfig {
         closed_form,

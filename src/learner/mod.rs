@@ -30,11 +30,13 @@
 //! ```
 
 mod batch;
+mod checkpointing;
 mod gradient;
 mod step;
 mod strategy;
 
 pub use batch::{ClassificationBatch, Sample, SampleBatcher, data_loader, samples};
+pub use checkpointing::accuracy_checkpointing;
 pub use gradient::{
     GradientConfig, GradientEpoch, GradientHistory, GradientTrainer, OptimizerKind,
 };

@@ -51,6 +51,17 @@ use crate::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History};
 /// [`SupervisedTraining`](burn::train::SupervisedTraining) of an [`Ngmnn`]; the learner's
 /// optimizer and learning-rate schedule are ignored. `config.epochs` is ignored too: the
 /// number of epochs is burn-train's `.num_epochs(..)`.
+///
+/// # What differs from a gradient strategy
+/// - Each epoch is one closed-form solve on the whole training set; the training metrics are
+///   then computed with the updated model on every batch (a gradient strategy reports them
+///   during the epoch, with the weights of the moment).
+/// - The Loss metric is the cross-entropy of the scores, which the closed form does not
+///   minimise; burn-train's default checkpointing keeps the lowest validation loss, so use
+///   [`super::accuracy_checkpointing`] to keep the most accurate epoch.
+/// - A learning-rate metric shows 0: the closed form has no learning rate.
+/// - `config.patience` is refused (a failed fit naming burn-train's `.early_stopping(..)`,
+///   which sees the valid loader and works with this strategy).
 #[derive(Debug, Clone)]
 pub struct ClosedFormStrategy {
     config: ClosedFormConfig,
@@ -210,6 +221,16 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
         let dataloader_valid = dataloader_valid.to_device(&device);
         let valid_items = dataloader_valid.num_items();
 
+        if let Some(patience) = self.config.patience {
+            let e = NgmnnError::config(
+                "patience",
+                patience,
+                "is the core trainer's early stopping; under burn-train use \
+                 `.early_stopping(..)` of the training set-up, which sees the valid loader",
+            );
+            self.state.fail(&interrupter, e);
+            return (learner.model(), processor);
+        }
         let setup = Instant::now();
         let data = match Gathered::read(&dataloader_train) {
             Ok(Some(data)) => data,

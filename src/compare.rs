@@ -54,6 +54,10 @@ pub struct TrainerRun {
     pub trainer: String,
     /// Backend name.
     pub backend: String,
+    /// The float type the trained model computes in (`f32`, `f64`): the closed form's
+    /// precision, the gradient trainers' model dtype.
+    #[serde(default)]
+    pub dtype: String,
     /// Epochs run.
     pub epochs: usize,
     /// Best test accuracy over the epochs.
@@ -238,6 +242,7 @@ fn finish(
     Ok(TrainerRun {
         trainer,
         backend: backend.to_string(),
+        dtype: format!("{:?}", model.dtype()).to_lowercase(),
         epochs: curve.len(),
         best_acc: best.test_acc,
         best_epoch: best.epoch,
@@ -263,8 +268,8 @@ impl Comparison {
             self.target,
             self.target_source
         );
-        s.push_str("| trainer | backend | epochs | best test acc (epoch) | final test acc | macro-F1 | seconds | time to target |\n");
-        s.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        s.push_str("| trainer | backend | dtype | epochs | best test acc (epoch) | final test acc | macro-F1 | seconds | time to target |\n");
+        s.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         for r in &self.runs {
             let ttt = match (r.time_to_target, r.epochs_to_target) {
                 (Some(t), Some(e)) => format!("{} s (epoch {e})", secs(t)),
@@ -272,9 +277,10 @@ impl Comparison {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.4} ({}) | {:.4} | {:.4} | {} | {} |",
+                "| {} | {} | {} | {} | {:.4} ({}) | {:.4} | {:.4} | {} | {} |",
                 r.trainer,
                 r.backend,
+                r.dtype,
                 r.epochs,
                 r.best_acc,
                 r.best_epoch,

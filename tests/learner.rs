@@ -356,6 +356,11 @@ fn compare_runs_every_trainer_on_the_same_model() {
     assert_eq!(cmp.runs.len(), 4);
     let cf = &cmp.runs[0];
     assert!(cf.trainer.starts_with("closed-form"));
+    // Every run records the float type it computed in: the closed form its precision, the
+    // gradient trainers the model's f32.
+    assert_eq!(cf.dtype, closed_form().precision.name());
+    assert_eq!(cmp.runs[2].dtype, "f32");
+    assert!(cmp.markdown().contains("| dtype |"));
     // closed-form + adam: the closed-form curve, then two Adam epochs counted on from it.
     let refined = &cmp.runs[1];
     assert!(refined.trainer.starts_with("closed-form") && refined.trainer.contains("adam"));

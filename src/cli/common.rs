@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
-use ngmnn::BackendKind;
+use ngmnn::{BackendKind, Precision};
 use ngmnn::data::{CsvOptions, DataFormat, Dataset, LabelColumn, LoadedData, load};
 use ngmnn::model::{Ngmnn, SavedModel};
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,18 @@ pub struct BackendArgs {
 impl BackendArgs {
     pub fn device(&self) -> anyhow::Result<Device> {
         Ok(self.backend.device_at(self.device)?)
+    }
+
+    /// The precision used when none is given: f64 on the CPU backends (flex, ndarray, tch
+    /// without a GPU index), whose f64 runs at half the f32 rate; f32 on GPUs, where f64 is
+    /// 32-64x slower on consumer cards or missing (Metal, many wgpu adapters).
+    pub fn default_precision(&self) -> Precision {
+        match (self.backend, self.device) {
+            (BackendKind::Flex | BackendKind::Ndarray, _) | (BackendKind::Tch, None) => {
+                Precision::F64
+            }
+            _ => Precision::F32,
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use ngmnn::Precision;
 use ngmnn::compare::{CompareConfig, compare};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::NgmnnConfig;
@@ -96,9 +97,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let refine_adam = args.trainers.contains(&Trainer::ClosedFormAdam);
     let wants_closed_form =
         args.trainers.contains(&Trainer::ClosedForm) || refine_sgd || refine_adam;
+    // One precision for every trainer: the gradient trainers compute in the model's f32, so
+    // the closed form does too unless --precision says otherwise.
     let closed_form = wants_closed_form
         .then(|| trainer_config(run, args.epochs, train.image_shape()))
-        .transpose()?;
+        .transpose()?
+        .map(|c| c.with_precision(run.precision.unwrap_or(Precision::F32)));
     let gradient = |optimizer, lr| {
         GradientConfig::new()
             .with_optimizer(optimizer)

@@ -61,7 +61,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
             classes.len(),
             run.hidden_widths(d),
             run.backend.backend,
-            run.precision,
+            run.precision(),
             run.preset,
             run.targets,
         );

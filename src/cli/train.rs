@@ -52,6 +52,12 @@ impl RunArgs {
         }
     }
 
+    /// `--precision`, or the backend's default ([`BackendArgs::default_precision`]).
+    pub fn precision(&self) -> Precision {
+        self.precision
+            .unwrap_or_else(|| self.backend.default_precision())
+    }
+
     /// The hidden widths: as given, or the preset's default (broad: a wide random layer and a
     /// learned one; paper / corrected: the reference's single layer of 64).
     pub fn hidden_widths(&self, d_input: usize) -> Vec<usize> {
@@ -119,9 +125,11 @@ pub struct RunArgs {
     /// Hidden activation: sigmoid or tanh.
     #[arg(long, default_value = "sigmoid")]
     pub activation: Activation,
-    /// Precision of the device computations: f64 (reference) or f32 (faster).
-    #[arg(long, default_value = "f64")]
-    pub precision: Precision,
+    /// Precision of the closed form's device computations: f64 (reference) or f32 (faster).
+    /// Default: f64 on CPU backends, f32 on GPUs (`compare`: f32, the gradient trainers'
+    /// precision, so that every trainer computes in one precision).
+    #[arg(long)]
+    pub precision: Option<Precision>,
     /// Standardise features (mean 0, std 1), fitted on the training part only.
     #[arg(long)]
     pub standardize: bool,
@@ -238,7 +246,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             train.n_classes(),
             run.hidden_widths(train.d()),
             run.backend.backend,
-            run.precision,
+            run.precision(),
             run.preset,
             run.targets,
         );
@@ -420,7 +428,7 @@ pub(super) fn trainer_config(
         .with_proximal(run.proximal)
         .with_image_shape(run.image_shape(declared_image)?)
         .with_memory_limit(run.memory_limit.map(|mb| mb.saturating_mul(1 << 20)))
-        .with_precision(run.precision);
+        .with_precision(run.precision());
     trainer.check()?;
     Ok(trainer)
 }

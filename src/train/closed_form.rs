@@ -365,6 +365,15 @@ impl ClosedFormFit {
     ) -> Result<Self> {
         model.check()?;
         let dtype: DType = config.precision.dtype();
+        let model_device = model.decision.weight.device();
+        if !model_device.supports_dtype(dtype) {
+            return Err(NgmnnError::config(
+                "precision",
+                config.precision,
+                "the device has no such float type (Metal and many wgpu adapters have no f64): \
+                 use precision f32",
+            ));
+        }
         // The fit's copy of the parameters in its precision, and one temporary of that size.
         let n_params = burn::module::Module::num_params(model) as u64;
         crate::memory::ensure_fits(

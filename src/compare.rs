@@ -293,6 +293,7 @@ impl Comparison {
         s
     }
 
+    #[cfg(feature = "plot")]
     /// Draw test accuracy against wall-clock seconds for every trainer into an SVG file.
     ///
     /// # Errors

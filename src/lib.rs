@@ -24,6 +24,14 @@
 //! # Ok::<(), ngmnn::NgmnnError>(())
 //! ```
 //!
+//! # Feature flags
+//! - `flex` (default), `ndarray` (default), `wgpu`, `tch`, `cuda`: Burn backends.
+//! - `train` (default): the burn-train strategy (`learner`), the SGD/Adam baseline and
+//!   `compare`; `tui` (default): burn-train's terminal dashboard.
+//! - `plot` (default): SVG plots (`plot`, `Comparison::plot`).
+//! - `cli` (default): the `ngmnn` command-line tool (clap, indicatif, ctrlc, anyhow). A library
+//!   user wants `default-features = false, features = ["flex", "train"]`.
+//!
 //! Layout: [`model`] (the modules), [`solve`] (one file per closed-form sub-problem, spec
 //! §1-§3), [`train`] (the training loop, spec §4), [`data`] (loaders, splits, the built-in
 //! set), [`linalg`] (device <-> host bridge and the small f64 factorisations).
@@ -41,6 +49,7 @@ pub mod linalg;
 pub mod memory;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod report;
 pub mod solve;
@@ -48,3 +57,5 @@ pub mod train;
 
 pub use backend::{BackendKind, Precision};
 pub use error::{NgmnnError, Result};
+/// The Burn version ngmnn is built on, so that users need not pin it themselves.
+pub use burn;

@@ -11,6 +11,8 @@
 
 use std::time::Instant;
 
+use clap::Parser;
+
 mod common;
 
 use ngmnn::data::{Dataset, load_idx_dir};
@@ -27,20 +29,45 @@ fn scaled(data: &Dataset, n: usize) -> Result<Dataset, Box<dyn std::error::Error
     Ok(Dataset::new(data.name(), x, y, d, data.classes().to_vec())?)
 }
 
+/// The paper preset at large n on MNIST.
+#[derive(Parser)]
+struct Args {
+    /// MNIST directory (the four IDX files); default `NGMNN_MNIST` or `../shared/data/mnist`.
+    #[arg(long, default_value_t = common::mnist_dir())]
+    data: String,
+    /// Training sizes (the first n training images).
+    #[arg(long, value_delimiter = ',', default_value = "6000,15000,30000,60000")]
+    n: Vec<usize>,
+    /// Hidden widths.
+    #[arg(long, value_delimiter = ',', default_value = "64,32")]
+    hidden: Vec<usize>,
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    #[arg(long, default_value_t = Precision::F32)]
+    precision: Precision,
+    #[arg(long, default_value_t = TargetMap::ColumnSoftmax)]
+    targets: TargetMap,
+    #[arg(long, default_value_t = Preset::Paper)]
+    preset: Preset,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the Markdown table header first.
+    #[arg(long)]
+    header: bool,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let opts = common::Options::parse();
-    let default_dir = common::mnist_dir();
-    let dir = opts.text("data", &default_dir);
-    let list = |key: &str, default: &str| -> Result<Vec<usize>, std::num::ParseIntError> {
-        opts.text(key, default).split(',').map(str::parse).collect()
-    };
-    let sizes = list("n", "6000,15000,30000,60000")?;
-    let hidden = list("hidden", "64,32")?;
-    let epochs: usize = opts.get("epochs", 3)?;
-    let precision: Precision = opts.get("precision", Precision::F32)?;
-    let targets: TargetMap = opts.get("targets", TargetMap::ColumnSoftmax)?;
-    let preset: Preset = opts.get("preset", Preset::Paper)?;
-    let seed: u64 = opts.get("seed", 0)?;
+    let Args {
+        data: dir,
+        n: sizes,
+        hidden,
+        epochs,
+        precision,
+        targets,
+        preset,
+        seed,
+        header,
+    } = Args::parse();
     let device = BackendKind::Flex.device()?;
 
     let (all, test) = load_idx_dir(dir.as_ref()).map_err(|e| {
@@ -50,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &test.ok_or("the MNIST directory has no t10k files")?,
         usize::MAX,
     )?;
-    if opts.header {
+    if header {
         println!("| n | hidden | preset | targets | precision | test acc per epoch | s/epoch |");
         println!("|---|---|---|---|---|---|---|");
     }

@@ -13,6 +13,8 @@
 
 use std::time::Instant;
 
+use clap::Parser;
+
 mod common;
 
 use ngmnn::data::load_idx_dir;
@@ -21,25 +23,45 @@ use ngmnn::solve::TargetMap;
 use ngmnn::train::{ClosedFormConfig, ClosedFormFit, Preset};
 use ngmnn::{BackendKind, Precision};
 
+/// A complete closed-form fit of MNIST with validation-based epoch selection.
+#[derive(Parser)]
+struct Args {
+    /// MNIST directory (the four IDX files); default `NGMNN_MNIST` or `../shared/data/mnist`.
+    #[arg(long, default_value_t = common::mnist_dir())]
+    data: String,
+    #[arg(long, default_value_t = Preset::Broad)]
+    preset: Preset,
+    /// Hidden widths (default 2048,64 for broad, 256 for paper).
+    #[arg(long, value_delimiter = ',')]
+    hidden: Vec<usize>,
+    /// Row shards (threads) of the fit.
+    #[arg(long, default_value_t = 2)]
+    shards: usize,
+    /// Epochs without a better validation accuracy before stopping.
+    #[arg(long, default_value_t = 1)]
+    patience: usize,
+    #[arg(long, default_value_t = BackendKind::Flex)]
+    backend: BackendKind,
+    /// Print the Markdown table header first.
+    #[arg(long)]
+    header: bool,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let opts = common::Options::parse();
-    let header = opts.header;
-    let default_dir = common::mnist_dir();
-    let dir = opts.text("data", &default_dir);
-    let preset: Preset = opts.get("preset", Preset::Broad)?;
-    let default_hidden = if preset == Preset::Broad {
-        "2048,64"
-    } else {
-        "256"
+    let Args {
+        data: dir,
+        preset,
+        hidden,
+        shards,
+        patience,
+        backend,
+        header,
+    } = Args::parse();
+    let hidden = match (hidden.is_empty(), preset) {
+        (false, _) => hidden,
+        (true, Preset::Broad) => vec![2048, 64],
+        (true, _) => vec![256],
     };
-    let hidden: Vec<usize> = opts
-        .text("hidden", default_hidden)
-        .split(',')
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    let shards: usize = opts.get("shards", 2)?;
-    let patience: usize = opts.get("patience", 1)?;
-    let backend: BackendKind = opts.get("backend", BackendKind::Flex)?;
     let device = backend.device()?;
 
     let start = Instant::now();

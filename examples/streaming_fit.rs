@@ -13,6 +13,8 @@
 //! Prints one Markdown table row: mode, n, d, hidden, s/epoch (median), passes/epoch, setup
 //! s, train and held-out accuracy, Gram GFLOP/s, peak RSS (Linux `VmHWM`).
 
+use clap::{Parser, ValueEnum};
+
 mod common;
 
 use ngmnn::data::SyntheticSource;
@@ -32,19 +34,56 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// Where the rows live during the fit.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Mode {
+    /// On the device (split over `--shards` threads).
+    Memory,
+    /// Generated batch by batch in every pass, never held.
+    Stream,
+}
+
+/// A closed-form fit of a synthetic problem, in memory or streamed.
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 100_000)]
+    n: usize,
+    #[arg(long, default_value_t = 64)]
+    d: usize,
+    #[arg(long, default_value_t = 10)]
+    classes: usize,
+    #[arg(long, default_value_t = 256)]
+    hidden: usize,
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Rows per streamed batch.
+    #[arg(long, default_value_t = 10_000)]
+    rows: usize,
+    #[arg(long, value_enum, default_value_t = Mode::Stream)]
+    mode: Mode,
+    /// Memory mode: row shards (threads).
+    #[arg(long, default_value_t = 1)]
+    shards: usize,
+    #[arg(long, default_value_t = BackendKind::Flex)]
+    backend: BackendKind,
+    /// Print the Markdown table header first.
+    #[arg(long)]
+    header: bool,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let opts = common::Options::parse();
-    let header = opts.header;
-    let get = |k: &str, default: usize| opts.get(k, default);
-    let (n, d, classes) = (get("n", 100_000)?, get("d", 64)?, get("classes", 10)?);
-    let (hidden, epochs, rows, shards) = (
-        get("hidden", 256)?,
-        get("epochs", 3)?,
-        get("rows", 10_000)?,
-        get("shards", 1)?,
-    );
-    let mode = opts.text("mode", "stream");
-    let backend: BackendKind = opts.get("backend", BackendKind::Flex)?;
+    let Args {
+        n,
+        d,
+        classes,
+        hidden,
+        epochs,
+        rows,
+        mode,
+        shards,
+        backend,
+        header,
+    } = Args::parse();
     let device = backend.device()?;
 
     let source = SyntheticSource::new(n, d, classes, rows, 42)?.with_noise(1.5);
@@ -56,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_precision(Precision::F32)
         .init()?;
     let history: History = match mode {
-        "memory" => {
+        Mode::Memory => {
             let train = source.to_dataset()?;
             let valid = held_out.to_dataset()?;
             let devices = vec![device.clone(); shards];
@@ -64,12 +103,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .fit_sharded(model, &train, Some(&valid), &devices)?
                 .1
         }
-        "stream" => {
+        Mode::Stream => {
             trainer
                 .fit_stream(model, Box::new(source), Some(Box::new(held_out)), |_| {})?
                 .1
         }
-        other => return Err(format!("--mode {other}: expected memory or stream").into()),
     };
     let mut secs: Vec<f64> = history.epochs.iter().map(|r| r.seconds).collect();
     secs.sort_by(f64::total_cmp);
@@ -83,10 +121,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
-    let label = if mode == "memory" && shards > 1 {
-        format!("memory ({shards} shards)")
-    } else {
-        mode.to_string()
+    let label = match mode {
+        Mode::Memory if shards > 1 => format!("memory ({shards} shards)"),
+        Mode::Memory => "memory".to_string(),
+        Mode::Stream => "stream".to_string(),
     };
     println!(
         "| {label} | {n} | {d} | {hidden} | {:.3} | {} | {:.2} | {:.4} | {:.4} | {:.1} | {:.0} |",

@@ -32,6 +32,9 @@
 //! - `cli` (default): the `ngmnn` command-line tool (clap, indicatif, ctrlc, anyhow). A library
 //!   user wants `default-features = false, features = ["flex", "train"]`.
 //!
+//! "spec §N" in the documentation refers to the specification shipped with the crate,
+//! `docs/ngmnn-spec.md` (the method, its closed forms and the reference's quirks).
+//!
 //! Layout: [`model`] (the modules), [`solve`] (one file per closed-form sub-problem, spec
 //! §1-§3), [`train`] (the training loop, spec §4), [`data`] (loaders, splits, the built-in
 //! set), [`linalg`] (device <-> host bridge and the small f64 factorisations).
@@ -56,6 +59,17 @@ pub mod solve;
 pub mod train;
 
 pub use backend::{BackendKind, Precision};
-pub use error::{NgmnnError, Result};
 /// The Burn version ngmnn is built on, so that users need not pin it themselves.
 pub use burn;
+pub use error::{NgmnnError, Result};
+
+/// The names most programs need: `use ngmnn::prelude::*;`.
+pub mod prelude {
+    pub use crate::backend::{BackendKind, Precision};
+    pub use crate::data::Dataset;
+    pub use crate::error::{NgmnnError, Result};
+    #[cfg(feature = "train")]
+    pub use crate::learner::{ClosedFormStrategy, accuracy_checkpointing};
+    pub use crate::model::{Activation, Ngmnn, NgmnnConfig, SavedModel};
+    pub use crate::train::{ClosedForm, ClosedFormConfig, History, Preset};
+}

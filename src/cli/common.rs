@@ -5,9 +5,9 @@ use std::path::Path;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
-use ngmnn::{BackendKind, Precision};
 use ngmnn::data::{CsvOptions, DataFormat, Dataset, LabelColumn, LoadedData, load};
 use ngmnn::model::{Ngmnn, SavedModel};
+use ngmnn::{BackendKind, Precision};
 use serde::{Deserialize, Serialize};
 
 /// Where the data comes from.

@@ -62,6 +62,37 @@ use crate::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History};
 /// - A learning-rate metric shows 0: the closed form has no learning rate.
 /// - `config.patience` is refused (a failed fit naming burn-train's `.early_stopping(..)`,
 ///   which sees the valid loader and works with this strategy).
+///
+/// # Example
+/// ```no_run
+/// use burn::optim::AdamConfig;
+/// use burn::train::metric::{AccuracyMetric, LossMetric};
+/// use burn::train::{Learner, SupervisedTraining};
+/// use ngmnn::learner::data_loader;
+/// use ngmnn::prelude::*;
+///
+/// let device = BackendKind::Flex.device()?.autodiff();
+/// let (train, test) = ngmnn::data::digits().stratified_split(0.3, 0)?;
+/// let model = NgmnnConfig::new(train.d(), vec![1024, 64], train.n_classes()).init(&device)?;
+/// let strategy = ClosedFormStrategy::new(ClosedFormConfig::new());
+/// let handle = strategy.handle();
+/// let result = SupervisedTraining::new(
+///     "runs/digits",
+///     data_loader(&train, 64, Some(0), &device),
+///     data_loader(&test, 256, None, &device),
+/// )
+/// .metrics((AccuracyMetric::new(), LossMetric::new()))
+/// .with_default_checkpointers()
+/// .with_checkpointing_strategy(accuracy_checkpointing())
+/// .num_epochs(5)
+/// .with_training_strategy(strategy.into()) // the one line that replaces gradient descent
+/// .launch(Learner::new(model, AdamConfig::new().init(), 1e-2));
+/// if let Some(error) = handle.take_error() {
+///     panic!("closed-form fit failed: {error}");
+/// }
+/// let _trained = result.model;
+/// # Ok::<(), NgmnnError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClosedFormStrategy {
     config: ClosedFormConfig,

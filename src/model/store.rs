@@ -55,6 +55,23 @@ impl SavedModel {
     /// # Errors
     /// [`NgmnnError::Io`] / [`NgmnnError::Record`] if writing fails;
     /// [`NgmnnError::ShapeMismatch`] if the description does not match the model.
+    ///
+    /// # Example
+    /// ```
+    /// use ngmnn::prelude::*;
+    ///
+    /// let device = BackendKind::Flex.device()?;
+    /// let data = ngmnn::data::digits();
+    /// let config = NgmnnConfig::new(data.d(), vec![32], data.n_classes());
+    /// let model = config.init(&device)?;
+    /// let dir = std::env::temp_dir().join(format!("ngmnn-doc-{}", std::process::id()));
+    /// SavedModel::new(config, data.classes().to_vec()).save(&model, &dir)?;
+    /// let (saved, loaded) = SavedModel::load(&dir, &device)?;
+    /// assert_eq!(saved.classes.len(), 10);
+    /// assert_eq!(loaded.predict_dataset(&data)?, model.predict_dataset(&data)?);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), NgmnnError>(())
+    /// ```
     pub fn save(&self, model: &Ngmnn, dir: &Path) -> Result<()> {
         self.validate()?;
         if model.d_input() != self.config.d_input || model.n_classes() != self.config.n_classes {

@@ -70,6 +70,20 @@ impl ClosedForm {
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the data does not fit the model, [`NgmnnError::InvalidData`]
     /// for too few samples or classes, and the solvers' numerical errors.
+    ///
+    /// # Example
+    /// ```
+    /// use ngmnn::prelude::*;
+    ///
+    /// let device = BackendKind::Flex.device()?;
+    /// let (train, test) = ngmnn::data::digits().stratified_split(0.3, 0)?;
+    /// let model = NgmnnConfig::new(train.d(), vec![256, 32], train.n_classes()).init(&device)?;
+    /// let trainer = ClosedFormConfig::new().with_epochs(2).init()?;
+    /// let (model, history) = trainer.fit(model, &train, Some(&test))?;
+    /// assert!(history.best_valid().unwrap().valid_acc.unwrap() > 0.9);
+    /// # let _ = model;
+    /// # Ok::<(), NgmnnError>(())
+    /// ```
     pub fn fit(
         &self,
         model: Ngmnn,
@@ -104,6 +118,23 @@ impl ClosedForm {
     /// # Errors
     /// As [`ClosedForm::fit`]; [`NgmnnError::InvalidConfig`] for no devices or more devices
     /// than samples.
+    ///
+    /// # Example
+    /// ```
+    /// use ngmnn::prelude::*;
+    ///
+    /// let device = BackendKind::Flex.device()?;
+    /// let train = ngmnn::data::digits();
+    /// let model = NgmnnConfig::new(train.d(), vec![256, 32], train.n_classes()).init(&device)?;
+    /// let trainer = ClosedFormConfig::new().with_epochs(1).init()?;
+    /// // Two shards on one CPU device: two threads, the single-device weights.
+    /// let devices = [device.clone(), device.clone()];
+    /// let (sharded, _) = trainer.fit_sharded(model.clone(), &train, None, &devices)?;
+    /// let (single, _) = trainer.fit(model, &train, None)?;
+    /// let (a, b) = (sharded.predict_dataset(&train)?, single.predict_dataset(&train)?);
+    /// assert_eq!(a, b);
+    /// # Ok::<(), NgmnnError>(())
+    /// ```
     pub fn fit_sharded(
         &self,
         model: Ngmnn,
@@ -125,6 +156,23 @@ impl ClosedForm {
     /// As [`ClosedForm::fit`]; the source's I/O and parse errors; [`NgmnnError::InvalidData`]
     /// for a batch with non-finite features or out-of-range labels, or a source that yields a
     /// different number of rows in a later pass.
+    ///
+    /// # Example
+    /// ```
+    /// use ngmnn::data::SyntheticSource;
+    /// use ngmnn::prelude::*;
+    ///
+    /// let device = BackendKind::Flex.device()?;
+    /// // 20000 rows generated batch by batch in every pass, never held in memory.
+    /// let source = SyntheticSource::new(20_000, 16, 4, 2_000, 7)?;
+    /// let valid = source.held_out(2_000);
+    /// let model = NgmnnConfig::new(16, vec![256, 32], 4).init(&device)?;
+    /// let trainer = ClosedFormConfig::new().with_epochs(2).init()?;
+    /// let (_model, history) =
+    ///     trainer.fit_stream(model, Box::new(source), Some(Box::new(valid)), |_| {})?;
+    /// assert!(history.last().unwrap().valid_acc.unwrap() > 0.5);
+    /// # Ok::<(), NgmnnError>(())
+    /// ```
     pub fn fit_stream(
         &self,
         model: Ngmnn,

@@ -391,3 +391,31 @@ fn compare_runs_every_trainer_on_the_same_model() {
     cmp.plot(&svg).unwrap();
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
 }
+
+#[test]
+fn burn_datasets_reach_the_core_trainer_and_ngmnn_data_is_a_burn_dataset() {
+    use burn::data::dataset::{Dataset as _, InMemDataset};
+    use ngmnn::learner::{BurnDatasetSource, samples};
+    let (train, test) = split();
+    let device = common::device();
+    // ngmnn's Dataset is a Burn dataset of samples.
+    assert_eq!(burn::data::dataset::Dataset::len(&train), train.n());
+    let first = train.get(0).unwrap();
+    assert_eq!(first.features[..], train.features()[..train.d()]);
+    assert!(train.get(train.n()).is_err());
+    // Any Burn dataset of samples is a re-readable source: the in-memory fit's weights.
+    let model = model_config(&train).init(&device).unwrap();
+    let config = closed_form().with_precision(ngmnn::Precision::F64);
+    let trainer = config.init().unwrap();
+    let (memory, _) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
+    let burn_data = InMemDataset::new(samples(&train));
+    let source = BurnDatasetSource::new(burn_data, "in-mem", train.n_classes(), 100).unwrap();
+    let (streamed, _) = trainer
+        .fit_stream(model, Box::new(source), None, |_| {})
+        .unwrap();
+    let diff = common::rel_diff(&memory, &streamed);
+    assert!(diff < 1e-8, "weights differ by {diff:e}");
+    // An empty Burn dataset is a typed error, not a panic.
+    let empty = InMemDataset::<ngmnn::learner::Sample>::new(Vec::new());
+    assert!(BurnDatasetSource::new(empty, "empty", 3, 10).is_err());
+}

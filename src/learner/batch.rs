@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
-use burn::data::dataset::InMemDataset;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::Dataset;
@@ -80,5 +79,7 @@ pub fn data_loader(
         Some(seed) => builder.shuffle(seed),
         None => builder,
     };
-    builder.build(InMemDataset::new(samples(data)))
+    // ngmnn's Dataset is itself a Burn dataset of samples: one copy of the rows for the
+    // loader, a sample built per item.
+    builder.build(data.clone())
 }

@@ -30,12 +30,14 @@
 //! ```
 
 mod batch;
+mod burn_source;
 mod checkpointing;
 mod gradient;
 mod step;
 mod strategy;
 
 pub use batch::{ClassificationBatch, Sample, SampleBatcher, data_loader, samples};
+pub use burn_source::BurnDatasetSource;
 pub use checkpointing::accuracy_checkpointing;
 pub use gradient::{
     GradientConfig, GradientEpoch, GradientHistory, GradientTrainer, OptimizerKind,

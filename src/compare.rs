@@ -8,7 +8,6 @@
 //! test-set evaluation, identically for all trainers.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -298,7 +297,7 @@ impl Comparison {
     ///
     /// # Errors
     /// As [`crate::plot::plot_curves`].
-    pub fn plot(&self, path: &Path) -> Result<()> {
+    pub fn plot(&self, path: &std::path::Path) -> Result<()> {
         let curves: Vec<(String, Vec<(f64, f64)>)> = self
             .runs
             .iter()

@@ -419,3 +419,142 @@ fn burn_datasets_reach_the_core_trainer_and_ngmnn_data_is_a_burn_dataset() {
     let empty = InMemDataset::<ngmnn::learner::Sample>::new(Vec::new());
     assert!(BurnDatasetSource::new(empty, "empty", 3, 10).is_err());
 }
+
+/// A user's own model and batch type: a frozen "extractor" (features times 2) before an NGMNN
+/// head.
+mod own_model {
+    use burn::data::dataloader::batcher::Batcher;
+    use burn::module::Module;
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::tensor::{Device, Int, Tensor};
+    use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+    use ngmnn::learner::{ClosedFormModel, Sample, SampleBatcher};
+    use ngmnn::model::Ngmnn;
+
+    #[derive(Debug, Clone)]
+    pub struct PairBatch {
+        pub x: Tensor<2>,
+        pub y: Tensor<1, Int>,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    pub struct PairBatcher;
+
+    impl Batcher<Sample, PairBatch> for PairBatcher {
+        fn batch(&self, items: Vec<Sample>, device: &Device) -> PairBatch {
+            let b = SampleBatcher.batch(items, device);
+            PairBatch {
+                x: b.inputs,
+                y: b.targets,
+            }
+        }
+    }
+
+    #[derive(Module, Debug)]
+    pub struct Doubled {
+        pub head: Ngmnn,
+    }
+
+    impl Doubled {
+        fn classify(&self, b: PairBatch) -> ClassificationOutput {
+            let logits = self.head.forward_activations(b.x * 2.0).logits;
+            let loss = CrossEntropyLossConfig::new()
+                .init(&logits.device())
+                .forward(logits.clone(), b.y.clone());
+            ClassificationOutput {
+                loss,
+                output: logits,
+                targets: b.y,
+            }
+        }
+    }
+
+    impl TrainStep for Doubled {
+        type Input = PairBatch;
+        type Output = ClassificationOutput;
+        fn step(&self, b: PairBatch) -> TrainOutput<ClassificationOutput> {
+            let item = self.classify(b);
+            TrainOutput::new(self, item.loss.backward(), item)
+        }
+    }
+
+    impl InferenceStep for Doubled {
+        type Input = PairBatch;
+        type Output = ClassificationOutput;
+        fn step(&self, b: PairBatch) -> ClassificationOutput {
+            self.classify(b)
+        }
+    }
+
+    impl ClosedFormModel for Doubled {
+        fn head_inputs(&self, b: &PairBatch) -> (Tensor<2>, Tensor<1, Int>) {
+            (b.x.clone() * 2.0, b.y.clone())
+        }
+        fn head(&self) -> &Ngmnn {
+            &self.head
+        }
+        fn with_head(self, head: Ngmnn) -> Self {
+            Self { head }
+        }
+    }
+}
+
+#[test]
+fn a_users_own_model_and_batches_take_the_one_line_swap() {
+    use burn::data::dataloader::DataLoaderBuilder;
+    use own_model::{Doubled, PairBatcher};
+    let (train, test) = split();
+    let device = common::device();
+    let config = model_config(&train);
+    // The core fit on what the frozen extractor produces (features times 2).
+    let doubled = Dataset::new(
+        "doubled",
+        train.features().iter().map(|v| v * 2.0).collect(),
+        train.labels().to_vec(),
+        train.d(),
+        train.classes().to_vec(),
+    )
+    .unwrap();
+    // The paper preset: unlike broad (whose random layer is scaled to the data), its fit
+    // depends on the features' scale, so the test sees whether the extractor was applied.
+    let paper = ClosedFormConfig::paper().with_epochs(3);
+    let core_fit = |data: &Dataset| {
+        paper
+            .init()
+            .unwrap()
+            .fit(config.init(&device).unwrap(), data, None)
+            .unwrap()
+            .0
+    };
+    let (core, undoubled) = (core_fit(&doubled), core_fit(&train));
+    let loader = |data: &Dataset, batch: usize| {
+        DataLoaderBuilder::new(PairBatcher)
+            .batch_size(batch)
+            .set_device(device.clone())
+            .build(data.clone())
+    };
+    let strategy = ClosedFormStrategy::new(paper.clone());
+    let handle = strategy.handle();
+    let dir = tempfile::tempdir().unwrap();
+    let result = SupervisedTraining::new(dir.path(), loader(&train, 40), loader(&test, 100))
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .with_application_logger(None)
+        .num_epochs(3)
+        .with_training_strategy(strategy.into())
+        .launch(Learner::new(
+            Doubled {
+                head: config.init(&device).unwrap(),
+            },
+            SgdConfig::new().init(),
+            0.01,
+        ));
+    assert!(handle.take_error().is_none());
+    assert_eq!(handle.history().epochs.len(), 3);
+    let diff = max_abs_diff(&core, &result.model.head);
+    assert!(diff < 1e-4, "head weights differ by {diff}");
+    let without = max_abs_diff(&undoubled, &result.model.head);
+    assert!(
+        without > 1e-3,
+        "the extractor made no difference ({without})"
+    );
+}

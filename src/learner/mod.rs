@@ -33,6 +33,7 @@ mod batch;
 mod burn_source;
 mod checkpointing;
 mod gradient;
+mod head;
 mod step;
 mod strategy;
 
@@ -42,4 +43,5 @@ pub use checkpointing::accuracy_checkpointing;
 pub use gradient::{
     GradientConfig, GradientEpoch, GradientHistory, GradientTrainer, OptimizerKind,
 };
+pub use head::ClosedFormModel;
 pub use strategy::{ClosedFormFailure, ClosedFormStrategy, StrategyHandle};

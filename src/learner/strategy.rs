@@ -29,26 +29,25 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use burn::data::dataloader::Progress;
-use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use burn::train::{
-    EventProcessorTraining, InferenceStep, Interrupter, Learner, LearnerEvent,
-    SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingComponents,
-    TrainingItem, TrainingStrategy, ValidLoader,
+    EventProcessorTraining, InferenceStep, Interrupter, Learner, LearnerEvent, LearnerModel,
+    SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainStep,
+    TrainingComponents, TrainingItem, TrainingStrategy, ValidLoader,
 };
 
 use burn::data::dataset::DatasetError;
 
-use super::ClassificationBatch;
+use super::ClosedFormModel;
 use crate::error::NgmnnError;
-use crate::model::Ngmnn;
 use crate::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History};
 
 /// The closed-form NGMNN trainer as a burn-train training strategy.
 ///
 /// Install it with `.with_training_strategy(ClosedFormStrategy::new(config).into())` on a
-/// [`SupervisedTraining`](burn::train::SupervisedTraining) of an [`Ngmnn`]; the learner's
+/// [`SupervisedTraining`](burn::train::SupervisedTraining) of an [`Ngmnn`](crate::model::Ngmnn),
+/// or of any model with an NGMNN head ([`ClosedFormModel`]: the layers before the head stay
+/// frozen, the head is fitted on the features they produce); the learner's
 /// optimizer and learning-rate schedule are ignored. `config.epochs` is ignored too: the
 /// number of epochs is burn-train's `.num_epochs(..)`.
 ///
@@ -177,68 +176,53 @@ impl ClosedFormStrategy {
     }
 }
 
-impl From<ClosedFormStrategy> for TrainingStrategy<Ngmnn> {
+impl<M> From<ClosedFormStrategy> for TrainingStrategy<M>
+where
+    M: ClosedFormModel
+        + LearnerModel
+        + InferenceStep<Input = <M as TrainStep>::Input, Output = <M as TrainStep>::Output>,
+{
     fn from(strategy: ClosedFormStrategy) -> Self {
         TrainingStrategy::Custom(Arc::new(strategy))
     }
 }
 
-/// The training set gathered from the loader: all rows concatenated, and the batch bounds.
-struct Gathered {
-    x: Tensor<2>,
-    labels: Tensor<1, Int>,
-    bounds: Vec<(usize, usize)>,
+/// The head's inputs of every training batch, concatenated, or `None` without samples.
+fn gather<M: ClosedFormModel>(
+    model: &M,
+    loader: &TrainLoader<M>,
+) -> Result<Option<(Tensor<2>, Tensor<1, Int>)>, DatasetError>
+where
+    M: LearnerModel,
+{
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for batch in loader.iter() {
+        let (x, y) = model.head_inputs(&batch?);
+        if y.dims()[0] > 0 {
+            xs.push(x);
+            ys.push(y);
+        }
+    }
+    if xs.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((Tensor::cat(xs, 0), Tensor::cat(ys, 0))))
 }
 
-impl Gathered {
-    /// All batches of `loader`, or `None` if it yields no samples.
-    fn read(
-        loader: &TrainLoader<Ngmnn>,
-    ) -> Result<Option<Self>, burn::data::dataset::DatasetError> {
-        let (mut xs, mut ys, mut bounds) = (Vec::new(), Vec::new(), Vec::new());
-        let mut start = 0;
-        for batch in loader.iter() {
-            let batch: ClassificationBatch = batch?;
-            let n = batch.targets.dims()[0];
-            if n == 0 {
-                continue;
-            }
-            bounds.push((start, start + n));
-            start += n;
-            xs.push(batch.inputs);
-            ys.push(batch.targets);
-        }
-        if xs.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Self {
-            x: Tensor::cat(xs, 0),
-            labels: Tensor::cat(ys, 0),
-            bounds,
-        }))
-    }
-
-    fn n(&self) -> usize {
-        self.bounds.last().map_or(0, |b| b.1)
-    }
-
-    fn batch(&self, (start, end): (usize, usize)) -> ClassificationBatch {
-        ClassificationBatch {
-            inputs: self.x.clone().narrow(0, start, end - start),
-            targets: self.labels.clone().narrow(0, start, end - start),
-        }
-    }
-}
-
-impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
+impl<M> SupervisedLearningStrategy<M> for ClosedFormStrategy
+where
+    M: ClosedFormModel
+        + LearnerModel
+        + InferenceStep<Input = <M as TrainStep>::Input, Output = <M as TrainStep>::Output>,
+{
     fn fit(
         &self,
-        components: TrainingComponents<Ngmnn>,
-        mut learner: Learner<Ngmnn>,
-        dataloader_train: TrainLoader<Ngmnn>,
-        dataloader_valid: ValidLoader<Ngmnn>,
+        components: TrainingComponents<M>,
+        mut learner: Learner<M>,
+        dataloader_train: TrainLoader<M>,
+        dataloader_valid: ValidLoader<M>,
         starting_epoch: usize,
-    ) -> (Ngmnn, SupervisedTrainingEventProcessor<Ngmnn>) {
+    ) -> (M, SupervisedTrainingEventProcessor<M>) {
         let mut processor = components.event_processor;
         let interrupter = components.interrupter.clone();
         let mut checkpointer = components.checkpointer;
@@ -246,8 +230,8 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
         self.state.lock().history = History::default();
 
         // The closed form runs without autodiff, on the learner's device.
-        let base = learner.model().valid();
-        let device = base.decision.weight.device();
+        let base: M = learner.model().valid();
+        let device = base.head().decision.weight.device();
         let dataloader_train = dataloader_train.to_device(&device);
         let dataloader_valid = dataloader_valid.to_device(&device);
         let valid_items = dataloader_valid.num_items();
@@ -263,7 +247,7 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
             return (learner.model(), processor);
         }
         let setup = Instant::now();
-        let data = match Gathered::read(&dataloader_train) {
+        let (x, labels) = match gather(&base, &dataloader_train) {
             Ok(Some(data)) => data,
             Ok(None) => {
                 let e = NgmnnError::data(None, "the training data loader yielded no samples");
@@ -275,13 +259,13 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
                 return (learner.model(), processor);
             }
         };
+        let n = labels.dims()[0];
         // Resuming from a checkpoint: the model's random first layer (broad) is already scaled.
         let config = self
             .config
             .clone()
             .with_keep_first_layer(self.config.keep_first_layer || starting_epoch > 1);
-        let fit =
-            ClosedFormFit::from_tensors(config, &base, data.x.clone(), data.labels.clone(), None);
+        let fit = ClosedFormFit::from_tensors(config, base.head(), x, labels, None);
         let mut fit = match fit {
             Ok(fit) => fit.with_epochs_done(starting_epoch.saturating_sub(1)),
             Err(e) => {
@@ -299,7 +283,6 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
             if interrupter.should_stop() {
                 break;
             }
-            let n = data.n();
             interrupter.fail_on_error(processor.process_train(LearnerEvent::StartSplit {
                 epoch_number: epoch,
                 total_items: n,
@@ -314,15 +297,21 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
             learner.load_model(model.clone().into_record());
             self.state.lock().history.epochs.push(record);
 
-            // Training metrics: the updated model on every gathered batch.
-            for (i, &bounds) in data.bounds.iter().enumerate() {
-                let output = InferenceStep::step(&model, data.batch(bounds));
-                let progress = Progress {
-                    items_processed: bounds.1,
-                    items_total: n,
-                    unit: None,
+            // Training metrics: the updated model on every training batch.
+            let mut batches = dataloader_train.iter();
+            let mut iteration = 0;
+            while let Some(batch) = batches.next() {
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        interrupter.fail(e);
+                        break;
+                    }
                 };
-                let item = TrainingItem::new(output, progress, Some(i + 1), None);
+                iteration += 1;
+                let progress = batches.progress();
+                let output = InferenceStep::step(&model, batch);
+                let item = TrainingItem::new(output, progress, Some(iteration), None);
                 interrupter
                     .fail_on_error(processor.process_train(LearnerEvent::ProcessedItem(item)));
             }
@@ -377,8 +366,11 @@ impl SupervisedLearningStrategy<Ngmnn> for ClosedFormStrategy {
 }
 
 /// One closed-form epoch, and the model holding its weights.
-fn closed_form_epoch(fit: &mut ClosedFormFit, base: &Ngmnn) -> crate::Result<(EpochRecord, Ngmnn)> {
+fn closed_form_epoch<M: ClosedFormModel>(
+    fit: &mut ClosedFormFit,
+    base: &M,
+) -> crate::Result<(EpochRecord, M)> {
     let record = fit.epoch()?;
-    let model = fit.write_into(base.clone())?;
-    Ok((record, model))
+    let head = fit.write_into(base.head().clone())?;
+    Ok((record, base.clone().with_head(head)))
 }

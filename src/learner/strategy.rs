@@ -188,13 +188,10 @@ where
 }
 
 /// The head's inputs of every training batch, concatenated, or `None` without samples.
-fn gather<M: ClosedFormModel>(
+fn gather<M: ClosedFormModel + LearnerModel>(
     model: &M,
     loader: &TrainLoader<M>,
-) -> Result<Option<(Tensor<2>, Tensor<1, Int>)>, DatasetError>
-where
-    M: LearnerModel,
-{
+) -> Result<Option<(Tensor<2>, Tensor<1, Int>)>, DatasetError> {
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for batch in loader.iter() {
         let (x, y) = model.head_inputs(&batch?);

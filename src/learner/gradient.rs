@@ -12,8 +12,9 @@ use std::time::Instant;
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, SgdConfig};
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use burn::tensor::Tensor;
 use burn::train::Learner;
 use serde::{Deserialize, Serialize};
@@ -189,6 +190,56 @@ impl GradientTrainer {
         model: Ngmnn,
         train: &Dataset,
         valid: Option<&Dataset>,
+        on_epoch: impl FnMut(&GradientEpoch),
+    ) -> Result<(Ngmnn, GradientHistory)> {
+        let c = &self.config;
+        let optimizer: ModuleOptimizer = match c.optimizer {
+            OptimizerKind::Sgd => SgdConfig::new()
+                .with_momentum(Some(
+                    MomentumConfig::new()
+                        .with_momentum(c.momentum)
+                        .with_dampening(0.0),
+                ))
+                .init()
+                .into(),
+            OptimizerKind::Adam => AdamConfig::new().init().into(),
+        };
+        self.fit_with_optimizer(model, optimizer, c.lr(), train, valid, on_epoch)
+    }
+
+    /// As [`GradientTrainer::fit_with`] with any Burn optimizer and learning-rate scheduler
+    /// (AdamW, weight decay, gradient clipping, cosine / step / Noam schedules, ...; a plain
+    /// `f64` is a constant rate). The config's optimizer, learning rate and momentum are not
+    /// used; its batch size, epochs and seed are.
+    ///
+    /// # Example
+    /// ```
+    /// use burn::optim::AdamWConfig;
+    /// use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+    /// use ngmnn::learner::GradientConfig;
+    /// use ngmnn::prelude::*;
+    ///
+    /// let device = BackendKind::Flex.device()?;
+    /// let (train, test) = ngmnn::data::digits().stratified_split(0.3, 0)?;
+    /// let model = NgmnnConfig::new(train.d(), vec![64], train.n_classes()).init(&device)?;
+    /// let trainer = GradientConfig::new().with_epochs(2).init()?;
+    /// let optimizer = AdamWConfig::new().with_weight_decay(1e-4).init();
+    /// let schedule = CosineAnnealingLrSchedulerConfig::new(1e-2, 100).init().unwrap();
+    /// let (_model, history) =
+    ///     trainer.fit_with_optimizer(model, optimizer, schedule, &train, Some(&test), |_| {})?;
+    /// assert_eq!(history.epochs.len(), 2);
+    /// # Ok::<(), NgmnnError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`GradientTrainer::fit_with`].
+    pub fn fit_with_optimizer(
+        &self,
+        model: Ngmnn,
+        optimizer: impl Into<ModuleOptimizer>,
+        schedule: impl Into<ModuleLrScheduler>,
+        train: &Dataset,
+        valid: Option<&Dataset>,
         mut on_epoch: impl FnMut(&GradientEpoch),
     ) -> Result<(Ngmnn, GradientHistory)> {
         let c = &self.config;
@@ -200,17 +251,7 @@ impl GradientTrainer {
         // Parameters tracked by autodiff (a model built on a plain device gains it here).
         let model = model.train();
         let device = model.decision.weight.device();
-        let optimizer = match c.optimizer {
-            OptimizerKind::Sgd => SgdConfig::new()
-                .with_momentum(Some(
-                    MomentumConfig::new()
-                        .with_momentum(c.momentum)
-                        .with_dampening(0.0),
-                ))
-                .init(),
-            OptimizerKind::Adam => AdamConfig::new().init(),
-        };
-        let mut learner = Learner::new(model, optimizer, c.lr());
+        let mut learner = Learner::new(model, optimizer.into(), schedule);
         let loader = data_loader(train, c.batch_size, Some(c.seed), &device);
         let inner = device.clone().inner();
         let valid = valid.map(|v| {
@@ -243,10 +284,7 @@ impl GradientTrainer {
                     scalar(sum, "cross-entropy").map_err(|_| NgmnnError::Numerical {
                         context: "gradient baseline",
                         reason: format!(
-                            "{} epoch {epoch}: the loss is no longer finite; lower the learning \
-                         rate (now {})",
-                            c.optimizer,
-                            c.lr()
+                            "epoch {epoch}: the loss is no longer finite; lower the learning rate"
                         ),
                     })? / train.n() as f64
                 }

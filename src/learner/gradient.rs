@@ -200,9 +200,8 @@ impl GradientTrainer {
                         .with_momentum(c.momentum)
                         .with_dampening(0.0),
                 ))
-                .init()
-                .into(),
-            OptimizerKind::Adam => AdamConfig::new().init().into(),
+                .init(),
+            OptimizerKind::Adam => AdamConfig::new().init(),
         };
         self.fit_with_optimizer(model, optimizer, c.lr(), train, valid, on_epoch)
     }

@@ -26,6 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             GradientConfig::new().with_optimizer(OptimizerKind::Sgd),
             GradientConfig::new().with_optimizer(OptimizerKind::Adam),
         ],
+        // Adam on a plain ReLU network of the same widths, beside the same-architecture runs.
+        mlp: vec![GradientConfig::new().with_optimizer(OptimizerKind::Adam)],
         refine: Vec::new(),
         target: None,
     };

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::{NgmnnError, Result};
-use crate::learner::{GradientConfig, GradientHistory};
+use crate::learner::{Classifier, GradientConfig, GradientHistory, MlpConfig};
 use crate::metrics::macro_f1;
-use crate::model::{Ngmnn, NgmnnConfig};
+use crate::model::NgmnnConfig;
 use crate::train::{ClosedFormConfig, History};
 
 /// What to compare.
@@ -26,6 +26,9 @@ pub struct CompareConfig {
     pub closed_form: Option<ClosedFormConfig>,
     /// The gradient baselines, one run each.
     pub gradient: Vec<GradientConfig>,
+    /// Gradient trainers of a plain ReLU network with the same widths ([`crate::learner::Mlp`]):
+    /// gradient descent on the architecture it is usually given.
+    pub mlp: Vec<GradientConfig>,
     /// Gradient trainers started from the closed-form solution (`closed-form + adam`): their
     /// curves continue the closed-form curve, so their seconds count from the start of the
     /// closed-form fit. Needs `closed_form`.
@@ -117,7 +120,7 @@ pub fn compare(
             "starting a gradient trainer from the closed form needs the closed-form trainer",
         ));
     }
-    if config.closed_form.is_none() && config.gradient.is_empty() {
+    if config.closed_form.is_none() && config.gradient.is_empty() && config.mlp.is_empty() {
         return Err(NgmnnError::config(
             "trainers",
             "none",
@@ -146,6 +149,17 @@ pub fn compare(
         let (fitted, history) = trainer.fit(model.init(device)?, train, Some(test))?;
         let curve = gradient_curve(&history);
         let run = finish(gradient_name(g), backend, curve, &fitted, test)?;
+        on_run(&run);
+        runs.push(run);
+    }
+    let mlp =
+        MlpConfig::new(model.d_input, model.hidden.clone(), model.n_classes).with_seed(model.seed);
+    for g in &config.mlp {
+        let trainer = g.init()?;
+        let (fitted, history) = trainer.fit(mlp.init(device)?, train, Some(test))?;
+        let curve = gradient_curve(&history);
+        let name = format!("{} relu-mlp", gradient_name(g));
+        let run = finish(name, backend, curve, &fitted, test)?;
         on_run(&run);
         runs.push(run);
     }
@@ -226,7 +240,7 @@ fn finish(
     trainer: String,
     backend: &str,
     curve: Vec<CurvePoint>,
-    model: &Ngmnn,
+    model: &impl Classifier,
     test: &Dataset,
 ) -> Result<TrainerRun> {
     let last = *curve
@@ -237,7 +251,7 @@ fn finish(
         .copied()
         .reduce(|a, b| if b.test_acc > a.test_acc { b } else { a })
         .unwrap_or(last);
-    let pred = model.predict_dataset(test)?;
+    let pred = model.predict_rows(test)?;
     Ok(TrainerRun {
         trainer,
         backend: backend.to_string(),

@@ -334,6 +334,11 @@ fn compare_runs_every_trainer_on_the_same_model() {
                 .with_optimizer(OptimizerKind::Adam)
                 .with_epochs(2),
         ],
+        mlp: vec![
+            GradientConfig::new()
+                .with_optimizer(OptimizerKind::Adam)
+                .with_epochs(2),
+        ],
         refine: vec![
             GradientConfig::new()
                 .with_optimizer(OptimizerKind::Adam)
@@ -352,8 +357,8 @@ fn compare_runs_every_trainer_on_the_same_model() {
         |_| seen += 1,
     )
     .unwrap();
-    assert_eq!(seen, 4);
-    assert_eq!(cmp.runs.len(), 4);
+    assert_eq!(seen, 5);
+    assert_eq!(cmp.runs.len(), 5);
     let cf = &cmp.runs[0];
     assert!(cf.trainer.starts_with("closed-form"));
     // Every run records the float type it computed in: the closed form its precision, the
@@ -383,9 +388,13 @@ fn compare_runs_every_trainer_on_the_same_model() {
     let table = cmp.markdown();
     assert_eq!(
         table.matches("\n| ").count(),
-        5,
-        "header + 4 rows:\n{table}"
+        6,
+        "header + 5 rows:\n{table}"
     );
+    // The plain ReLU network: its own architecture, trained, above chance (0.1).
+    let mlp = &cmp.runs[4];
+    assert!(mlp.trainer.ends_with("relu-mlp"), "{}", mlp.trainer);
+    assert!(mlp.final_acc > 0.5, "relu-mlp accuracy {}", mlp.final_acc);
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("cmp.svg");
     cmp.plot(&svg).unwrap();

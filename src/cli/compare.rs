@@ -28,6 +28,12 @@ enum Trainer {
     /// Adam started from the closed-form solution (seconds count from the closed-form start).
     #[value(name = "closed-form+adam")]
     ClosedFormAdam,
+    /// SGD on a plain ReLU network with the same widths.
+    #[value(name = "sgd-mlp")]
+    SgdMlp,
+    /// Adam on a plain ReLU network with the same widths.
+    #[value(name = "adam-mlp")]
+    AdamMlp,
 }
 
 #[derive(Debug, Args)]
@@ -35,8 +41,10 @@ pub struct CompareArgs {
     #[command(flatten)]
     run: RunArgs,
     /// Trainers to run, comma-separated: closed-form, sgd, adam, closed-form+sgd,
-    /// closed-form+adam (the last two start from the closed-form solution and run
-    /// --gradient-epochs more epochs).
+    /// closed-form+adam (these two start from the closed-form solution and run
+    /// --gradient-epochs more epochs), sgd-mlp, adam-mlp (a plain ReLU network of the same
+    /// widths: gradient descent on its usual architecture; on unscaled features give it
+    /// --standardize or a smaller --sgd-lr: digits' 0-16 pixels diverge at SGD's 0.1).
     #[arg(
         long,
         value_enum,
@@ -128,7 +136,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             args.refine_lr.or(args.adam_lr),
         ));
     }
+    let mut mlp = Vec::new();
+    if args.trainers.contains(&Trainer::SgdMlp) {
+        mlp.push(gradient(OptimizerKind::Sgd, args.sgd_lr));
+    }
+    if args.trainers.contains(&Trainer::AdamMlp) {
+        mlp.push(gradient(OptimizerKind::Adam, args.adam_lr));
+    }
     let config = CompareConfig {
+        mlp,
         closed_form,
         gradient: gradients,
         refine,

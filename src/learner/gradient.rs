@@ -1,4 +1,5 @@
-//! The gradient baseline: the same [`Ngmnn`] modules trained with softmax cross-entropy on
+//! The gradient baseline: the same [`Ngmnn`](crate::model::Ngmnn) modules (or any
+//! [`Classifier`], e.g. a plain ReLU [`super::Mlp`]) trained with softmax cross-entropy on
 //! the decision layer's outputs by Burn autodiff and a stock optimizer (SGD with momentum or
 //! Adam), driven through burn-train's [`Learner`] (`train_step` -> `optimizer_step` per
 //! batch). It records test accuracy and wall-clock time per epoch, so that it can be compared
@@ -11,7 +12,6 @@
 use std::time::Instant;
 
 use burn::config::Config;
-use burn::module::Module;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
@@ -23,8 +23,9 @@ use super::data_loader;
 use crate::data::Dataset;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::scalar;
-use crate::model::Ngmnn;
-use crate::train::{accuracy, check_data};
+use crate::train::accuracy;
+
+use super::Classifier;
 
 /// Which optimizer the baseline uses.
 #[derive(
@@ -185,13 +186,13 @@ impl GradientTrainer {
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the data does not fit the model, [`NgmnnError::Numerical`]
     /// if the loss becomes NaN or infinite (learning rate too high).
-    pub fn fit_with(
+    pub fn fit_with<M: Classifier>(
         &self,
-        model: Ngmnn,
+        model: M,
         train: &Dataset,
         valid: Option<&Dataset>,
         on_epoch: impl FnMut(&GradientEpoch),
-    ) -> Result<(Ngmnn, GradientHistory)> {
+    ) -> Result<(M, GradientHistory)> {
         let c = &self.config;
         let optimizer: ModuleOptimizer = match c.optimizer {
             OptimizerKind::Sgd => SgdConfig::new()
@@ -232,29 +233,29 @@ impl GradientTrainer {
     ///
     /// # Errors
     /// As [`GradientTrainer::fit_with`].
-    pub fn fit_with_optimizer(
+    pub fn fit_with_optimizer<M: Classifier>(
         &self,
-        model: Ngmnn,
+        model: M,
         optimizer: impl Into<ModuleOptimizer>,
         schedule: impl Into<ModuleLrScheduler>,
         train: &Dataset,
         valid: Option<&Dataset>,
         mut on_epoch: impl FnMut(&GradientEpoch),
-    ) -> Result<(Ngmnn, GradientHistory)> {
+    ) -> Result<(M, GradientHistory)> {
         let c = &self.config;
-        check_data(&model, train, "training")?;
+        model.check_fits(train, "training")?;
         if let Some(v) = valid {
-            check_data(&model, v, "validation")?;
+            model.check_fits(v, "validation")?;
         }
         let start = Instant::now();
         // Parameters tracked by autodiff (a model built on a plain device gains it here).
         let model = model.train();
-        let device = model.decision.weight.device();
+        let device = Classifier::device(&model);
         let mut learner = Learner::new(model, optimizer.into(), schedule);
         let loader = data_loader(train, c.batch_size, Some(c.seed), &device);
         let inner = device.clone().inner();
         let valid = valid.map(|v| {
-            let dtype = learner.model().decision.weight.val().dtype();
+            let dtype = Classifier::dtype(&learner.model());
             (v.features_tensor(&inner, dtype), v.labels_tensor(&inner))
         });
         let mut history = GradientHistory {
@@ -292,10 +293,7 @@ impl GradientTrainer {
             let valid_acc = match &valid {
                 Some((x, labels)) => {
                     let model = learner.model().valid();
-                    Some(accuracy(
-                        model.forward_activations(x.clone()).logits,
-                        labels,
-                    )?)
+                    Some(accuracy(model.scores(x.clone()), labels)?)
                 }
                 None => None,
             };
@@ -315,12 +313,12 @@ impl GradientTrainer {
     ///
     /// # Errors
     /// As [`GradientTrainer::fit_with`].
-    pub fn fit(
+    pub fn fit<M: Classifier>(
         &self,
-        model: Ngmnn,
+        model: M,
         train: &Dataset,
         valid: Option<&Dataset>,
-    ) -> Result<(Ngmnn, GradientHistory)> {
+    ) -> Result<(M, GradientHistory)> {
         self.fit_with(model, train, valid, |_| {})
     }
 }

@@ -32,16 +32,20 @@
 mod batch;
 mod burn_source;
 mod checkpointing;
+mod classifier;
 mod gradient;
 mod head;
+mod mlp;
 mod step;
 mod strategy;
 
 pub use batch::{ClassificationBatch, Sample, SampleBatcher, data_loader, samples};
 pub use burn_source::BurnDatasetSource;
 pub use checkpointing::accuracy_checkpointing;
+pub use classifier::Classifier;
 pub use gradient::{
     GradientConfig, GradientEpoch, GradientHistory, GradientTrainer, OptimizerKind,
 };
 pub use head::ClosedFormModel;
+pub use mlp::{Mlp, MlpConfig};
 pub use strategy::{ClosedFormFailure, ClosedFormStrategy, StrategyHandle};

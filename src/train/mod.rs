@@ -5,8 +5,8 @@ mod config;
 mod history;
 mod rows;
 
-pub use closed_form::{ClosedForm, ClosedFormFit};
 #[cfg(feature = "train")]
-pub(crate) use closed_form::{accuracy, check_data};
+pub(crate) use closed_form::accuracy;
+pub use closed_form::{ClosedForm, ClosedFormFit};
 pub use config::{ClosedFormConfig, Preset};
 pub use history::{EpochRecord, History};

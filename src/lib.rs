@@ -63,6 +63,11 @@ pub use backend::{BackendKind, Precision};
 pub use burn;
 pub use error::{NgmnnError, Result};
 
+/// The README's Rust snippets, compiled (and the first one run) as doctests.
+#[cfg(all(doctest, feature = "train"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The names most programs need: `use ngmnn::prelude::*;`.
 pub mod prelude {
     pub use crate::backend::{BackendKind, Precision};

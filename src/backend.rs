@@ -10,41 +10,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{NgmnnError, Result};
 
-/// A Burn backend, chosen at run time.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<BackendKind>
-)]
-pub enum BackendKind {
-    /// `burn-flex`: Burn's pure-Rust CPU backend (feature `flex`, the default).
-    Flex,
-    /// `burn-ndarray`: the legacy CPU backend (feature `ndarray`).
-    Ndarray,
-    /// `burn-wgpu` (CubeCL): GPUs through Vulkan, Metal or DX12, and CPUs through a software
-    /// Vulkan driver (feature `wgpu`).
-    Wgpu,
-    /// `burn-tch`: libtorch, on its CPU or a CUDA GPU (feature `tch`; needs libtorch 2.9.0,
-    /// see `scripts/setup-libtorch.sh`).
-    Tch,
-    /// `burn-cuda` (CubeCL): NVIDIA GPUs (feature `cuda`; its build downloads LLVM).
-    Cuda,
+crate::choice::choice_enum! {
+    "backend",
+    /// A Burn backend, chosen at run time.
+    #[derive(Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum BackendKind {
+        /// `burn-flex`: Burn's pure-Rust CPU backend (feature `flex`, the default).
+        Flex,
+        /// `burn-ndarray`: the legacy CPU backend (feature `ndarray`).
+        Ndarray,
+        /// `burn-wgpu` (CubeCL): GPUs through Vulkan, Metal or DX12, and CPUs through a software
+        /// Vulkan driver (feature `wgpu`).
+        Wgpu,
+        /// `burn-tch`: libtorch, on its CPU or a CUDA GPU (feature `tch`; needs libtorch 2.9.0,
+        /// see `scripts/setup-libtorch.sh`).
+        Tch,
+        /// `burn-cuda` (CubeCL): NVIDIA GPUs (feature `cuda`; its build downloads LLVM).
+        Cuda,
+    }
 }
 
 /// What [`BackendKind::probe`] found.
@@ -196,41 +180,25 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// Floating-point precision of the fit's device computations.
-///
-/// The model's parameters are stored in the device's default float type (f32); the trainer
-/// computes activations, Gram matrices and cross products in this precision and solves the
-/// small systems on the host in f64 either way. Spec §6: with raw pixel data and d > n (umist)
-/// the layer-1 Gram matrix has condition number ~1e8, beyond f32, so `F64` is the default.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<Precision>
-)]
-pub enum Precision {
-    /// 32-bit floats: faster, enough for scaled or standardised inputs.
-    #[strum(to_string = "f32", serialize = "float32")]
-    F32,
-    /// 64-bit floats: what the reference figures were produced with.
-    #[default]
-    #[strum(to_string = "f64", serialize = "float64")]
-    F64,
+crate::choice::choice_enum! {
+    "precision",
+    /// Floating-point precision of the fit's device computations.
+    ///
+    /// The model's parameters are stored in the device's default float type (f32); the trainer
+    /// computes activations, Gram matrices and cross products in this precision and solves the
+    /// small systems on the host in f64 either way. Spec §6: with raw pixel data and d > n (umist)
+    /// the layer-1 Gram matrix has condition number ~1e8, beyond f32, so `F64` is the default.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Precision {
+        /// 32-bit floats: faster, enough for scaled or standardised inputs.
+        #[strum(to_string = "f32", serialize = "float32")]
+        F32,
+        /// 64-bit floats: what the reference figures were produced with.
+        #[default]
+        #[strum(to_string = "f64", serialize = "float64")]
+        F64,
+    }
 }
 
 impl Precision {
@@ -246,12 +214,4 @@ impl Precision {
     pub fn name(self) -> &'static str {
         self.into()
     }
-}
-
-impl crate::choice::Choice for BackendKind {
-    const OPTION: &'static str = "backend";
-}
-
-impl crate::choice::Choice for Precision {
-    const OPTION: &'static str = "precision";
 }

@@ -10,6 +10,39 @@ pub trait Choice: strum::VariantNames {
     const OPTION: &'static str;
 }
 
+/// Declare a named-choice enum: the derives every choice has (`Debug`, `Clone`, `Copy`,
+/// `PartialEq`, `Eq`, and strum's `Display`, `EnumString` (case-insensitive, lowercase names,
+/// the typed error of [`unknown`]), `IntoStaticStr`, `VariantNames`) and its [`Choice`] impl,
+/// around the enum as written (its docs, other derives and attributes, variants).
+macro_rules! choice_enum {
+    ($option:literal, $(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            strum_macros::Display,
+            strum_macros::EnumString,
+            strum_macros::IntoStaticStr,
+            strum_macros::VariantNames,
+        )]
+        #[strum(
+            serialize_all = "lowercase",
+            ascii_case_insensitive,
+            parse_err_ty = $crate::error::NgmnnError,
+            parse_err_fn = $crate::choice::unknown::<$name>
+        )]
+        $(#[$meta])*
+        $vis enum $name { $($body)* }
+
+        impl $crate::choice::Choice for $name {
+            const OPTION: &'static str = $option;
+        }
+    };
+}
+pub(crate) use choice_enum;
+
 /// The error for a name that is none of `T`'s variants (strum's `parse_err_fn`).
 pub(crate) fn unknown<T: Choice>(value: &str) -> NgmnnError {
     NgmnnError::config(

@@ -153,7 +153,7 @@ fn compare_prints_a_table_and_writes_report_and_plot() {
     ]);
     let table = stdout(&out);
     for row in [
-        "| closed-form (broad) | flex | 3 |",
+        "| closed-form (broad) | flex | f32 | 3 |",
         "| sgd (lr 0.1",
         "| adam (lr 0.01",
     ] {

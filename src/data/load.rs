@@ -14,37 +14,22 @@ use super::{
 };
 use crate::error::{NgmnnError, Result};
 
-/// A data file format.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<DataFormat>
-)]
-pub enum DataFormat {
-    /// MATLAB v5 `.mat` with `X` and `Y`.
-    Mat,
-    /// MNIST-style IDX (images file + labels file, or a directory of the four MNIST files).
-    #[strum(to_string = "idx", serialize = "mnist")]
-    Idx,
-    /// Comma-separated values.
-    Csv,
-    /// Tab-separated values.
-    Tsv,
+crate::choice::choice_enum! {
+    "format",
+    /// A data file format.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum DataFormat {
+        /// MATLAB v5 `.mat` with `X` and `Y`.
+        Mat,
+        /// MNIST-style IDX (images file + labels file, or a directory of the four MNIST files).
+        #[strum(to_string = "idx", serialize = "mnist")]
+        Idx,
+        /// Comma-separated values.
+        Csv,
+        /// Tab-separated values.
+        Tsv,
+    }
 }
 
 impl DataFormat {
@@ -249,8 +234,4 @@ pub fn open_stream(
                 .into(),
         }),
     }
-}
-
-impl crate::choice::Choice for DataFormat {
-    const OPTION: &'static str = "format";
 }

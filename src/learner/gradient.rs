@@ -27,33 +27,17 @@ use crate::train::accuracy;
 
 use super::Classifier;
 
-/// Which optimizer the baseline uses.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<OptimizerKind>
-)]
-pub enum OptimizerKind {
-    /// SGD with (heavy-ball) momentum.
-    Sgd,
-    /// Adam.
-    #[default]
-    Adam,
+crate::choice::choice_enum! {
+    "optimizer",
+    /// Which optimizer the baseline uses.
+    #[derive(Default, Serialize, Deserialize)]
+    pub enum OptimizerKind {
+        /// SGD with (heavy-ball) momentum.
+        Sgd,
+        /// Adam.
+        #[default]
+        Adam,
+    }
 }
 
 impl OptimizerKind {
@@ -321,8 +305,4 @@ impl GradientTrainer {
     ) -> Result<(M, GradientHistory)> {
         self.fit_with(model, train, valid, |_| {})
     }
-}
-
-impl crate::choice::Choice for OptimizerKind {
-    const OPTION: &'static str = "optimizer";
 }

@@ -6,7 +6,6 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::relu;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
@@ -86,15 +85,7 @@ impl Mlp {
     }
 
     fn classify(&self, batch: ClassificationBatch) -> ClassificationOutput {
-        let logits = self.forward(batch.inputs);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput {
-            loss,
-            output: logits,
-            targets: batch.targets,
-        }
+        super::step::cross_entropy_output(self.forward(batch.inputs), batch.targets)
     }
 }
 

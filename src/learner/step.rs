@@ -4,24 +4,34 @@
 //! [`InferenceStep`] for the validation metrics.
 
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 
 use super::ClassificationBatch;
 use crate::model::Ngmnn;
+
+/// Scores, their softmax cross-entropy against `targets`, and the targets: what burn-train's
+/// accuracy and loss metrics read.
+pub(crate) fn cross_entropy_output(
+    logits: Tensor<2>,
+    targets: Tensor<1, Int>,
+) -> ClassificationOutput {
+    let loss = CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits.clone(), targets.clone());
+    ClassificationOutput {
+        loss,
+        output: logits,
+        targets,
+    }
+}
 
 impl Ngmnn {
     /// Decision-layer outputs `Z_L`, the cross-entropy loss against the batch's targets, and
     /// the targets: what burn-train's accuracy and loss metrics read.
     pub fn forward_classification(&self, batch: ClassificationBatch) -> ClassificationOutput {
         let logits = self.forward_activations(batch.inputs).logits;
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput {
-            loss,
-            output: logits,
-            targets: batch.targets,
-        }
+        cross_entropy_output(logits, batch.targets)
     }
 }
 

@@ -7,34 +7,18 @@
 use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// An invertible activation.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<Activation>
-)]
-pub enum Activation {
-    /// `sigma(z) = 1 / (1 + e^-z)`, inverse `ln(h / (1 - h))` (the reference's choice).
-    #[default]
-    Sigmoid,
-    /// `tanh(z)`, inverse `artanh(h)`.
-    Tanh,
+crate::choice::choice_enum! {
+    "activation",
+    /// An invertible activation.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Activation {
+        /// `sigma(z) = 1 / (1 + e^-z)`, inverse `ln(h / (1 - h))` (the reference's choice).
+        #[default]
+        Sigmoid,
+        /// `tanh(z)`, inverse `artanh(h)`.
+        Tanh,
+    }
 }
 
 impl Activation {
@@ -87,8 +71,4 @@ impl Activation {
     pub fn name(self) -> &'static str {
         self.into()
     }
-}
-
-impl crate::choice::Choice for Activation {
-    const OPTION: &'static str = "activation";
 }

@@ -47,40 +47,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Activation, LayerParams};
 
-/// How a column of pre-images `A` is mapped into the activation's range before inverting it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<TargetMap>
-)]
-pub enum TargetMap {
-    /// Softmax over the n samples with the reference's repair of the bounds (**\[quirk\]**):
-    /// values `<= 0` become `clip`, values `>= 1` become `1 - clip`, all others are kept
-    /// ([`revise_latent`]).
-    #[default]
-    #[serde(rename = "softmax")]
-    #[strum(serialize = "softmax")]
-    ColumnSoftmax,
-    /// `clip + (1 - 2 clip) (A - min) / (max - min)` per column.
-    #[serde(rename = "minmax")]
-    #[strum(serialize = "minmax")]
-    ColumnMinMax,
+crate::choice::choice_enum! {
+    "targets",
+    /// How a column of pre-images `A` is mapped into the activation's range before inverting it.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum TargetMap {
+        /// Softmax over the n samples with the reference's repair of the bounds (**\[quirk\]**):
+        /// values `<= 0` become `clip`, values `>= 1` become `1 - clip`, all others are kept
+        /// ([`revise_latent`]).
+        #[default]
+        #[serde(rename = "softmax")]
+        #[strum(serialize = "softmax")]
+        ColumnSoftmax,
+        /// `clip + (1 - 2 clip) (A - min) / (max - min)` per column.
+        #[serde(rename = "minmax")]
+        #[strum(serialize = "minmax")]
+        ColumnMinMax,
+    }
 }
 
 impl TargetMap {
@@ -251,8 +235,4 @@ pub fn class_backward_step(
         .sum();
     let targets = Mat::from_fn(c, below, |k, j| activation.inverse_scalar(s[(k, j)]));
     (targets, saturated)
-}
-
-impl crate::choice::Choice for TargetMap {
-    const OPTION: &'static str = "targets";
 }

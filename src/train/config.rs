@@ -9,48 +9,32 @@ use crate::solve::{AlphaIndex, DecisionOptions, TargetMap};
 
 use super::ClosedForm;
 
-/// What the trainer does: the reference's behaviour, the reference with its quirks fixed, or
-/// the default mode beyond the paper.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    strum_macros::Display,
-    strum_macros::EnumString,
-    strum_macros::IntoStaticStr,
-    strum_macros::VariantNames,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = crate::error::NgmnnError,
-    parse_err_fn = crate::choice::unknown::<Preset>
-)]
-pub enum Preset {
-    /// The reference implementation's behaviour, quirks included (spec **\[quirk\]**s):
-    /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
-    Paper,
-    /// The quirks fixed: textbook `fs[K]` (Nie et al.; with `ratio` 1 and `K = n - 2` the two
-    /// largest losses get weight 0 where the paper's `fs[K + 1]` drops one: kept, since it is
-    /// the minimiser Nie et al. derive for `K` kept samples), the freshly updated bias inside the
-    /// decision-layer loop, `lambda` held after the first round and rounds that would raise the
-    /// objective rejected, so that the loop is a descent method.
-    Corrected,
-    /// Beyond the paper (the default): the first hidden layer is a frozen layer of random units
-    /// scaled to the data ([`crate::solve::random_features`]; random-vector functional-link /
-    /// extreme-learning-machine features), the layers above are learned as in the paper
-    /// (decision layer as in `paper`). Every hidden target of the paper has rank `<= c`, so a
-    /// learned first layer keeps at most `c` directions of the data; the random layer keeps
-    /// `min(n, width)`. Needs at least two hidden layers: a wide random one and a learned one
-    /// (e.g. `[1024, 64]`).
-    #[default]
-    Broad,
+crate::choice::choice_enum! {
+    "preset",
+    /// What the trainer does: the reference's behaviour, the reference with its quirks fixed, or
+    /// the default mode beyond the paper.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Preset {
+        /// The reference implementation's behaviour, quirks included (spec **\[quirk\]**s):
+        /// `lambda` from `fs[K+1]`, and `M`/`alpha` computed with the decision layer's entry bias.
+        Paper,
+        /// The quirks fixed: textbook `fs[K]` (Nie et al.; with `ratio` 1 and `K = n - 2` the two
+        /// largest losses get weight 0 where the paper's `fs[K + 1]` drops one: kept, since it is
+        /// the minimiser Nie et al. derive for `K` kept samples), the freshly updated bias inside the
+        /// decision-layer loop, `lambda` held after the first round and rounds that would raise the
+        /// objective rejected, so that the loop is a descent method.
+        Corrected,
+        /// Beyond the paper (the default): the first hidden layer is a frozen layer of random units
+        /// scaled to the data ([`crate::solve::random_features`]; random-vector functional-link /
+        /// extreme-learning-machine features), the layers above are learned as in the paper
+        /// (decision layer as in `paper`). Every hidden target of the paper has rank `<= c`, so a
+        /// learned first layer keeps at most `c` directions of the data; the random layer keeps
+        /// `min(n, width)`. Needs at least two hidden layers: a wide random one and a learned one
+        /// (e.g. `[1024, 64]`).
+        #[default]
+        Broad,
+    }
 }
 
 impl Preset {
@@ -332,8 +316,4 @@ impl ClosedFormConfig {
             monotone: self.preset == Preset::Corrected,
         }
     }
-}
-
-impl crate::choice::Choice for Preset {
-    const OPTION: &'static str = "preset";
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use ngmnn::BackendKind;
-use ngmnn::data::{Dataset, DatasetBatches};
+use ngmnn::data::{DatasetBatches, LabeledData};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
 use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
@@ -55,7 +55,7 @@ fn backend() -> BackendKind {
 }
 
 /// A synthetic classification problem: class means plus noise (learnable, not trivial).
-fn synthetic(n: usize, d: usize, seed: u64) -> Dataset {
+fn synthetic(n: usize, d: usize, seed: u64) -> LabeledData {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let means: Vec<f32> = (0..CLASSES * d)
         .map(|_| rng.random_range(-1.0..1.0))
@@ -68,7 +68,7 @@ fn synthetic(n: usize, d: usize, seed: u64) -> Dataset {
         x.extend((0..d).map(|j| means[c * d + j] + rng.random_range(-2.0..2.0)));
     }
     let classes = (0..CLASSES).map(|c| c.to_string()).collect();
-    Dataset::new(format!("synthetic-{n}x{d}"), x, y, d, classes).expect("valid data")
+    LabeledData::new(format!("synthetic-{n}x{d}"), x, y, d, classes).expect("valid data")
 }
 
 fn random(rows: usize, cols: usize, seed: u64, device: &Device, dtype: DType) -> Tensor<2> {

@@ -144,7 +144,7 @@ struct Args {
 }
 
 /// The first `n` images of `data`, scaled to [0, 1].
-fn items(data: &Dataset, n: usize) -> Vec<ImageItem> {
+fn items(data: &LabeledData, n: usize) -> Vec<ImageItem> {
     let d = data.d();
     (0..n.min(data.n()))
         .map(|i| ImageItem {

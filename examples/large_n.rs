@@ -15,18 +15,24 @@ use clap::Parser;
 
 mod common;
 
-use ngmnn::data::{Dataset, load_idx_dir};
+use ngmnn::data::{LabeledData, load_idx_dir};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::TargetMap;
 use ngmnn::train::{ClosedFormConfig, Preset};
 use ngmnn::{BackendKind, Precision};
 
-fn scaled(data: &Dataset, n: usize) -> Result<Dataset, Box<dyn std::error::Error>> {
+fn scaled(data: &LabeledData, n: usize) -> Result<LabeledData, Box<dyn std::error::Error>> {
     let n = n.min(data.n());
     let d = data.d();
     let x = data.features()[..n * d].iter().map(|v| v / 255.0).collect();
     let y = data.labels()[..n].to_vec();
-    Ok(Dataset::new(data.name(), x, y, d, data.classes().to_vec())?)
+    Ok(LabeledData::new(
+        data.name(),
+        x,
+        y,
+        d,
+        data.classes().to_vec(),
+    )?)
 }
 
 /// The paper preset at large n on MNIST.

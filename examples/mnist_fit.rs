@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     let best = fit.best_epoch().ok_or("no validation accuracy")?;
     let model = fit.write_best_into(model)?;
-    let acc = |data: &ngmnn::data::Dataset| -> ngmnn::Result<f64> {
+    let acc = |data: &ngmnn::data::LabeledData| -> ngmnn::Result<f64> {
         let pred = model.predict_dataset(data)?;
         Ok(ngmnn::metrics::accuracy(&pred, data.labels()))
     };

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::Dataset;
+use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
 use crate::learner::{Classifier, GradientConfig, GradientHistory, MlpConfig};
 use crate::metrics::macro_f1;
@@ -106,8 +106,8 @@ pub struct Comparison {
 /// The trainers' errors; [`NgmnnError::InvalidConfig`] if no trainer is selected.
 pub fn compare(
     model: &NgmnnConfig,
-    train: &Dataset,
-    test: &Dataset,
+    train: &LabeledData,
+    test: &LabeledData,
     device: &Device,
     backend: &str,
     config: &CompareConfig,
@@ -241,7 +241,7 @@ fn finish(
     backend: &str,
     curve: Vec<CurvePoint>,
     model: &impl Classifier,
-    test: &Dataset,
+    test: &LabeledData,
 ) -> Result<TrainerRun> {
     let last = *curve
         .last()

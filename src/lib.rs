@@ -71,7 +71,7 @@ pub struct ReadmeDoctests;
 /// The names most programs need: `use ngmnn::prelude::*;`.
 pub mod prelude {
     pub use crate::backend::{BackendKind, Precision};
-    pub use crate::data::Dataset;
+    pub use crate::data::LabeledData;
     pub use crate::error::{NgmnnError, Result};
     #[cfg(feature = "train")]
     pub use crate::learner::{ClosedFormStrategy, accuracy_checkpointing};

@@ -37,7 +37,7 @@ pub struct EpochReport {
 /// The report of `ngmnn train`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainReport {
-    /// Dataset name.
+    /// LabeledData name.
     pub dataset: String,
     /// Training samples.
     pub n_train: usize,
@@ -98,7 +98,7 @@ impl TrainReport {
 /// The report of `ngmnn eval`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
-    /// Dataset name.
+    /// LabeledData name.
     pub dataset: String,
     /// Samples evaluated.
     pub n: usize,

@@ -10,7 +10,7 @@ use std::process::Command;
 use common::matv5::mat_v5;
 use common::ngmnn_ok;
 use ngmnn::NgmnnError;
-use ngmnn::data::{CsvOptions, Dataset, load_csv, load_idx, load_mat, parse_csv};
+use ngmnn::data::{CsvOptions, LabeledData, load_csv, load_idx, load_mat, parse_csv};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::train::ClosedFormConfig;
 
@@ -186,7 +186,7 @@ fn mat_bad_files() {
 #[test]
 fn label_and_class_problems() {
     // Labels out of range.
-    let e = Dataset::new(
+    let e = LabeledData::new(
         "t",
         vec![0.0; 4],
         vec![0, 5],

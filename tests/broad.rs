@@ -5,7 +5,7 @@ mod common;
 
 use burn::tensor::{DType, Tensor};
 use common::*;
-use ngmnn::data::{Dataset, DatasetBatches, digits, load_idx_dir};
+use ngmnn::data::{DatasetBatches, LabeledData, digits, load_idx_dir};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::train::{ClosedFormConfig, Preset};
 use ngmnn::{NgmnnError, Precision};
@@ -221,7 +221,7 @@ fn broad_default_reaches_the_digits_floor() {
 fn broad_default_learns_mnist_beyond_a_linear_model() {
     let device = device();
     let (all, test) = load_idx_dir(&crate_data("mnist-slice")).unwrap();
-    let head = |d: &Dataset, n: usize| d.subset(&(0..n).collect::<Vec<_>>(), "mnist");
+    let head = |d: &LabeledData, n: usize| d.subset(&(0..n).collect::<Vec<_>>(), "mnist");
     let (train, test) = (head(&all, 12000), head(&test.unwrap(), 2000));
     let model = NgmnnConfig::new(784, vec![1024, 64], 10)
         .init(&device)

@@ -396,7 +396,7 @@ fn decision_layer_does_not_depend_on_sample_order() {
         .map(|p| p.cast(DType::F64))
         .collect();
     let opts = ClosedFormConfig::paper().decision_options();
-    let solve = |d: &ngmnn::data::Dataset| {
+    let solve = |d: &ngmnn::data::LabeledData| {
         let x = d.features_tensor(&device, DType::F64);
         let h = ngmnn::model::forward_layers(x, &params, model.activation).inputs[1].clone();
         decision_layer(

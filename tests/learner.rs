@@ -12,7 +12,7 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, LearningResult, SupervisedTraining};
 use ngmnn::NgmnnError;
 use ngmnn::compare::{CompareConfig, compare};
-use ngmnn::data::{Dataset, digits};
+use ngmnn::data::{LabeledData, digits};
 use ngmnn::learner::{
     ClosedFormStrategy, GradientConfig, OptimizerKind, StrategyHandle, accuracy_checkpointing,
     data_loader,
@@ -20,14 +20,14 @@ use ngmnn::learner::{
 use ngmnn::model::{Ngmnn, NgmnnConfig};
 use ngmnn::train::ClosedFormConfig;
 
-fn split() -> (Dataset, Dataset) {
+fn split() -> (LabeledData, LabeledData) {
     let (train, test) = digits().stratified_split(0.3, 0).unwrap();
     // A smaller training set keeps the suite quick.
     let keep: Vec<usize> = (0..train.n()).step_by(2).collect();
     (train.subset(&keep, "digits-half"), test)
 }
 
-fn model_config(train: &Dataset) -> NgmnnConfig {
+fn model_config(train: &LabeledData) -> NgmnnConfig {
     NgmnnConfig::new(train.d(), vec![128, 32], train.n_classes()).with_seed(3)
 }
 
@@ -60,8 +60,8 @@ const RUN: Run = Run {
 fn launch(
     dir: &Path,
     model: Ngmnn,
-    train: &Dataset,
-    test: &Dataset,
+    train: &LabeledData,
+    test: &LabeledData,
     run: Run,
 ) -> (LearningResult<Ngmnn>, StrategyHandle) {
     let device = common::device();
@@ -280,9 +280,9 @@ fn gradients_stay_finite_on_raw_large_inputs() {
     // Pixel-like features (0..1600): pre-activations of several hundred saturate the sigmoid.
     // Regression: exp(-z) overflowed to inf and the backward pass produced NaN.
     let (train, _) = split();
-    let scaled = |d: &Dataset| {
+    let scaled = |d: &LabeledData| {
         let x = d.features().iter().map(|v| v * 100.0).collect();
-        Dataset::new(
+        LabeledData::new(
             "scaled",
             x,
             d.labels().to_vec(),
@@ -407,7 +407,7 @@ fn burn_datasets_reach_the_core_trainer_and_ngmnn_data_is_a_burn_dataset() {
     use ngmnn::learner::{BurnDatasetSource, samples};
     let (train, test) = split();
     let device = common::device();
-    // ngmnn's Dataset is a Burn dataset of samples.
+    // ngmnn's LabeledData is a Burn dataset of samples.
     assert_eq!(burn::data::dataset::Dataset::len(&train), train.n());
     let first = train.get(0).unwrap();
     assert_eq!(first.features[..], train.features()[..train.d()]);
@@ -516,7 +516,7 @@ fn a_users_own_model_and_batches_take_the_one_line_swap() {
     let device = common::device();
     let config = model_config(&train);
     // The core fit on what the frozen extractor produces (features times 2).
-    let doubled = Dataset::new(
+    let doubled = LabeledData::new(
         "doubled",
         train.features().iter().map(|v| v * 2.0).collect(),
         train.labels().to_vec(),
@@ -527,7 +527,7 @@ fn a_users_own_model_and_batches_take_the_one_line_swap() {
     // The paper preset: unlike broad (whose random layer is scaled to the data), its fit
     // depends on the features' scale, so the test sees whether the extractor was applied.
     let paper = ClosedFormConfig::paper().with_epochs(3);
-    let core_fit = |data: &Dataset| {
+    let core_fit = |data: &LabeledData| {
         paper
             .init()
             .unwrap()
@@ -536,7 +536,7 @@ fn a_users_own_model_and_batches_take_the_one_line_swap() {
             .0
     };
     let (core, undoubled) = (core_fit(&doubled), core_fit(&train));
-    let loader = |data: &Dataset, batch: usize| {
+    let loader = |data: &LabeledData, batch: usize| {
         DataLoaderBuilder::new(PairBatcher)
             .batch_size(batch)
             .set_device(device.clone())

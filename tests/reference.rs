@@ -88,15 +88,15 @@ fn reference_files_load_with_the_documented_shapes() {
 #[test]
 fn reference_mnist_12000_paper_preset_learns() {
     use ngmnn::Precision;
-    use ngmnn::data::{Dataset, load_idx_dir};
+    use ngmnn::data::{LabeledData, load_idx_dir};
     let device = device();
     let (all, test) = load_idx_dir(&crate_data("mnist-slice")).unwrap();
-    let scaled = |d: &Dataset, n: usize| {
+    let scaled = |d: &LabeledData, n: usize| {
         let x = d.features()[..n * d.d()]
             .iter()
             .map(|v| v / 255.0)
             .collect();
-        Dataset::new(
+        LabeledData::new(
             "mnist",
             x,
             d.labels()[..n].to_vec(),

@@ -4,14 +4,14 @@
 mod common;
 
 use common::*;
-use ngmnn::data::Dataset;
+use ngmnn::data::LabeledData;
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::TargetMap;
 use ngmnn::train::ClosedFormConfig;
 use ngmnn::{NgmnnError, Precision};
 
 /// Duplicated and constant features, d > n.
-fn degenerate(n: usize) -> Dataset {
+fn degenerate(n: usize) -> LabeledData {
     let base = random_mat(n, 5, 21);
     let d = 40;
     let x: Vec<f32> = (0..n)
@@ -23,7 +23,7 @@ fn degenerate(n: usize) -> Dataset {
         })
         .collect();
     let labels: Vec<String> = (0..n).map(|i| (i % 3).to_string()).collect();
-    Dataset::from_labels("degenerate", x, &labels, d).unwrap()
+    LabeledData::from_labels("degenerate", x, &labels, d).unwrap()
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn saturated_targets_are_counted() {
         .map(|(i, j)| base[(i, j)] as f32)
         .collect();
     let labels: Vec<String> = (0..n).map(|i| (i % 10).to_string()).collect();
-    let data = Dataset::from_labels("big", x, &labels, 6).unwrap();
+    let data = LabeledData::from_labels("big", x, &labels, 6).unwrap();
     let run = |targets| {
         let model = NgmnnConfig::new(6, vec![16], 10).init(&device).unwrap();
         let trainer = ClosedFormConfig::paper()

@@ -6,7 +6,7 @@ mod common;
 use burn::tensor::DType;
 use common::*;
 use ngmnn::data::{
-    Batch, BatchSource, Dataset, DatasetBatches, IdxStream, SyntheticSource, digits,
+    Batch, BatchSource, DatasetBatches, IdxStream, LabeledData, SyntheticSource, digits,
 };
 use ngmnn::model::{Activation, LayerParams, NgmnnConfig};
 use ngmnn::solve::{Moments, TargetMap, backward_targets, class_backward_step};
@@ -308,14 +308,14 @@ fn streamed_sources_with_bad_rows_give_typed_errors() {
     // A NaN feature and a label out of range in a later batch.
     let mut x = data.features().to_vec();
     x[1000 * 64 + 3] = f32::NAN;
-    let bad = Dataset::new(
+    let bad = LabeledData::new(
         "nan",
         x,
         data.labels().to_vec(),
         64,
         data.classes().to_vec(),
     );
-    assert!(bad.is_err(), "Dataset::new rejects NaN itself");
+    assert!(bad.is_err(), "LabeledData::new rejects NaN itself");
     let poisons: [(Edit, &str); 2] = [
         (
             |_, _, mut b| {
@@ -528,7 +528,7 @@ fn streamed_sources_that_grow_reorder_or_hold_fewer_classes() {
     // Five of the model's ten classes.
     let keep: Vec<usize> = (0..data.n()).filter(|&i| data.labels()[i] < 5).collect();
     let five = data.subset(&keep, "five");
-    let five = Dataset::new(
+    let five = LabeledData::new(
         "five",
         five.features().to_vec(),
         five.labels().to_vec(),

@@ -5,11 +5,11 @@ mod common;
 use common::*;
 use ngmnn::NgmnnError;
 use ngmnn::Precision;
-use ngmnn::data::{Dataset, digits};
+use ngmnn::data::{LabeledData, digits};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::train::{ClosedFormConfig, Preset};
 
-fn split() -> (Dataset, Dataset) {
+fn split() -> (LabeledData, LabeledData) {
     digits().stratified_split(0.3, 0).unwrap()
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::Args;
-use ngmnn::data::{CsvOptions, DataFormat, Dataset, LabelColumn, LoadedData, load};
+use ngmnn::data::{CsvOptions, DataFormat, LabelColumn, LabeledData, LoadedData, load};
 use ngmnn::model::{Ngmnn, SavedModel};
 use ngmnn::{BackendKind, Precision};
 use serde::{Deserialize, Serialize};
@@ -85,7 +85,7 @@ pub fn prepare_for_model(
     dir: &Path,
     device: &Device,
     loaded: LoadedData,
-) -> anyhow::Result<(SavedModel, Ngmnn, Dataset)> {
+) -> anyhow::Result<(SavedModel, Ngmnn, LabeledData)> {
     let (saved, model) = SavedModel::load(dir, device)
         .with_context(|| format!("loading model {}", dir.display()))?;
     // A source with its own test part (MNIST directory) is evaluated on that part.
@@ -105,6 +105,6 @@ pub fn prepare_for_model(
 }
 
 /// Predicted class index per sample.
-pub fn predict(model: &Ngmnn, data: &Dataset, _device: &Device) -> anyhow::Result<Vec<usize>> {
+pub fn predict(model: &Ngmnn, data: &LabeledData, _device: &Device) -> anyhow::Result<Vec<usize>> {
     Ok(model.predict_dataset(data)?)
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ngmnn::Precision;
-use ngmnn::data::{Dataset, Standardizer};
+use ngmnn::data::{LabeledData, Standardizer};
 use ngmnn::metrics::macro_f1;
 use ngmnn::model::{Activation, Ngmnn, NgmnnConfig, SavedModel, outdir};
 use ngmnn::plot::plot_history;
@@ -187,8 +187,8 @@ pub struct TrainArgs {
 
 /// The data of a run, prepared: split, standardised.
 pub(super) struct Prepared {
-    pub(super) train: Dataset,
-    pub(super) test: Option<Dataset>,
+    pub(super) train: LabeledData,
+    pub(super) test: Option<LabeledData>,
     pub(super) standardizer: Option<Standardizer>,
 }
 
@@ -241,7 +241,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             "ngmnn train: {} | {} train / {} test | d = {} | {} classes | hidden {:?} | {} | {} | {} | {}",
             train.name(),
             train.n(),
-            test.map_or(0, Dataset::n),
+            test.map_or(0, LabeledData::n),
             train.d(),
             train.n_classes(),
             run.hidden_widths(train.d()),
@@ -293,7 +293,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let sizes = Sizes {
         n_train: train.n(),
-        n_test: test.map_or(0, Dataset::n),
+        n_test: test.map_or(0, LabeledData::n),
         d: train.d(),
         classes: train.n_classes(),
     };
@@ -455,9 +455,9 @@ pub(super) fn prepare(run: &RunArgs) -> anyhow::Result<Prepared> {
 /// stratified split, or no test set (`--test-fraction 0`).
 fn split(
     run: &RunArgs,
-    data: Dataset,
-    own_test: Option<Dataset>,
-) -> anyhow::Result<(Dataset, Option<Dataset>)> {
+    data: LabeledData,
+    own_test: Option<LabeledData>,
+) -> anyhow::Result<(LabeledData, Option<LabeledData>)> {
     let test = match &run.test {
         Some(path) => Some(run.data.load_other(path)?.data),
         None => own_test,

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::load::gunzip;
-use super::{CsvOptions, Dataset, parse_csv};
+use super::{CsvOptions, LabeledData, parse_csv};
 
 /// The name `--data` uses for the built-in dataset.
 pub const BUILTIN_NAME: &str = "builtin";
@@ -16,7 +16,7 @@ pub const BUILTIN_NAME: &str = "builtin";
 static DIGITS_CSV_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
 
 /// The built-in 8x8 digits dataset (1797 x 64, 10 classes).
-pub fn digits() -> Dataset {
+pub fn digits() -> LabeledData {
     let csv =
         gunzip(DIGITS_CSV_GZ, Path::new("digits.csv.gz")).expect("embedded data is valid gzip");
     parse_csv(&csv, "digits", &CsvOptions::default())

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::Dataset;
+use super::LabeledData;
 use super::load::read_maybe_gz;
 use crate::error::{NgmnnError, Result};
 
@@ -82,7 +82,7 @@ impl CsvOptions {
 ///
 /// # Errors
 /// See [`parse_csv`]; [`NgmnnError::Io`] if unreadable.
-pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<Dataset> {
+pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<LabeledData> {
     let bytes = read_maybe_gz(path)?;
     let name = path
         .file_name()
@@ -96,7 +96,7 @@ pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<Dataset> {
 /// [`NgmnnError::InvalidData`] for an empty file, a header-only file, ragged rows, a
 /// non-numeric or non-finite feature cell (row and column named), fewer than two columns, or
 /// a label column that does not exist.
-pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Dataset> {
+pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<LabeledData> {
     let err = |reason: String| NgmnnError::data(Some(name), reason);
     let mut reader = reader(bytes, options);
     let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
@@ -120,7 +120,7 @@ pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Datas
     for (line, rec) in data {
         labels.push(layout.parse_row(rec, *line, name, &mut x)?);
     }
-    Dataset::from_labels(name, x, &labels, layout.width - 1)
+    LabeledData::from_labels(name, x, &labels, layout.width - 1)
 }
 
 /// A CSV reader with the crate's settings (no header handling, flexible widths, trimmed cells).
@@ -271,7 +271,7 @@ fn normalize_label(cell: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<Dataset> {
+    fn parse(s: &str) -> Result<LabeledData> {
         parse_csv(s.as_bytes(), "t.csv", &CsvOptions::default())
     }
 

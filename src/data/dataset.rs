@@ -1,4 +1,4 @@
-//! [`Dataset`]: features and labels in memory, validated once.
+//! [`LabeledData`]: features and labels in memory, validated once.
 
 use std::collections::BTreeMap;
 
@@ -12,10 +12,10 @@ use crate::error::{NgmnnError, Result};
 /// A classification dataset: `n` samples of `d` features (row-major f32) and a class index per
 /// sample into `classes` (the class names, e.g. `"1".."40"` for the reference .mat files).
 ///
-/// Invariants (checked by [`Dataset::new`]): `x.len() == n * d`, `n >= 1`, `d >= 1`, every
+/// Invariants (checked by [`LabeledData::new`]): `x.len() == n * d`, `n >= 1`, `d >= 1`, every
 /// feature finite, every label `< classes.len()`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
+pub struct LabeledData {
     name: String,
     x: Vec<f32>,
     y: Vec<usize>,
@@ -36,7 +36,7 @@ pub(crate) fn non_finite(x: &[f32], d: usize) -> Option<String> {
     ))
 }
 
-impl Dataset {
+impl LabeledData {
     /// Build and validate a dataset.
     ///
     /// # Errors
@@ -87,7 +87,7 @@ impl Dataset {
     /// numerically when they all parse as numbers and lexicographically otherwise.
     ///
     /// # Errors
-    /// As [`Dataset::new`].
+    /// As [`LabeledData::new`].
     pub fn from_labels(
         name: impl Into<String>,
         x: Vec<f32>,
@@ -123,7 +123,7 @@ impl Dataset {
         Ok(self)
     }
 
-    /// Height x width when the features are an image's pixels ([`Dataset::with_image_shape`]).
+    /// Height x width when the features are an image's pixels ([`LabeledData::with_image_shape`]).
     pub fn image_shape(&self) -> Option<[usize; 2]> {
         self.image_shape
     }
@@ -178,12 +178,12 @@ impl Dataset {
     }
 
     /// The samples at `indices`, in that order.
-    pub fn subset(&self, indices: &[usize], name: impl Into<String>) -> Dataset {
+    pub fn subset(&self, indices: &[usize], name: impl Into<String>) -> LabeledData {
         let mut x = Vec::with_capacity(indices.len() * self.d);
         for &i in indices {
             x.extend_from_slice(&self.x[i * self.d..(i + 1) * self.d]);
         }
-        Dataset {
+        LabeledData {
             name: name.into(),
             x,
             y: indices.iter().map(|&i| self.y[i]).collect(),
@@ -199,7 +199,11 @@ impl Dataset {
     /// # Errors
     /// [`NgmnnError::InvalidConfig`] unless `0 < test_fraction < 1`;
     /// [`NgmnnError::InvalidData`] if either part would be empty.
-    pub fn stratified_split(&self, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+    pub fn stratified_split(
+        &self,
+        test_fraction: f64,
+        seed: u64,
+    ) -> Result<(LabeledData, LabeledData)> {
         if !(test_fraction > 0.0 && test_fraction < 1.0) {
             return Err(NgmnnError::config(
                 "test_fraction",
@@ -244,7 +248,7 @@ impl Dataset {
     /// # Errors
     /// [`NgmnnError::InvalidData`] if this set has a class that `classes` lacks (and that
     /// actually occurs here).
-    pub fn with_classes(&self, classes: &[String]) -> Result<Dataset> {
+    pub fn with_classes(&self, classes: &[String]) -> Result<LabeledData> {
         let index: BTreeMap<&str, usize> = classes
             .iter()
             .enumerate()
@@ -268,7 +272,7 @@ impl Dataset {
                 }
             }
         }
-        Ok(Dataset {
+        Ok(LabeledData {
             name: self.name.clone(),
             x: self.x.clone(),
             y: self.y.iter().map(|&l| map[l]).collect(),
@@ -323,19 +327,19 @@ pub(crate) fn sorted_classes<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<S
 mod tests {
     use super::*;
 
-    fn toy() -> Dataset {
+    fn toy() -> LabeledData {
         let labels: Vec<String> = (0..20).map(|i| ["b", "a"][i % 2].to_string()).collect();
         let x = (0..40).map(|v| v as f32).collect();
-        Dataset::from_labels("toy", x, &labels, 2).unwrap()
+        LabeledData::from_labels("toy", x, &labels, 2).unwrap()
     }
 
     #[test]
     fn dataset_rejects_nan_and_bad_labels() {
-        let e = Dataset::new("t", vec![1.0, f32::NAN], vec![0], 2, vec!["a".into()]);
+        let e = LabeledData::new("t", vec![1.0, f32::NAN], vec![0], 2, vec!["a".into()]);
         assert!(matches!(e, Err(NgmnnError::InvalidData { .. })));
-        let e = Dataset::new("t", vec![1.0, 2.0], vec![3], 2, vec!["a".into()]);
+        let e = LabeledData::new("t", vec![1.0, 2.0], vec![3], 2, vec!["a".into()]);
         assert!(matches!(e, Err(NgmnnError::InvalidData { .. })));
-        let e = Dataset::new("t", vec![1.0, 2.0, 3.0], vec![0], 2, vec!["a".into()]);
+        let e = LabeledData::new("t", vec![1.0, 2.0, 3.0], vec![0], 2, vec!["a".into()]);
         assert!(matches!(e, Err(NgmnnError::InvalidData { .. })));
     }
 

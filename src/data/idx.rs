@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Dataset;
+use super::LabeledData;
 use super::load::read_maybe_gz;
 use crate::error::{NgmnnError, Result};
 
@@ -135,7 +135,7 @@ pub fn labels_path_for(images: &Path) -> Option<PathBuf> {
 /// # Errors
 /// [`NgmnnError::UnsupportedFormat`] if no labels file can be found; the errors of
 /// [`parse_idx`]; [`NgmnnError::InvalidData`] if the counts disagree.
-pub fn load_idx(images: &Path) -> Result<Dataset> {
+pub fn load_idx(images: &Path) -> Result<LabeledData> {
     load_idx_pair(images, &labels_file(images)?)
 }
 
@@ -158,7 +158,7 @@ pub(crate) fn labels_file(images: &Path) -> Result<PathBuf> {
 ///
 /// # Errors
 /// As [`load_idx`].
-pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
+pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<LabeledData> {
     let img = parse_idx(&read_maybe_gz(images)?, images)?;
     let lab = parse_idx(&read_maybe_gz(labels)?, labels)?;
     let n = img.dims[0];
@@ -173,7 +173,7 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
     let name = images
         .file_name()
         .map_or_else(|| "idx".into(), |s| s.to_string_lossy().into_owned());
-    let data = Dataset::from_labels(name, img.data, &names, d.max(1))?;
+    let data = LabeledData::from_labels(name, img.data, &names, d.max(1))?;
     match img.dims[..] {
         [_, h, w] if h > 0 && w > 0 => data.with_image_shape(h, w),
         _ => Ok(data),
@@ -184,7 +184,7 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset> {
 ///
 /// # Errors
 /// [`NgmnnError::UnsupportedFormat`] if the train pair is missing; the errors of [`load_idx`].
-pub fn load_idx_dir(dir: &Path) -> Result<(Dataset, Option<Dataset>)> {
+pub fn load_idx_dir(dir: &Path) -> Result<(LabeledData, Option<LabeledData>)> {
     let (train, test) = mnist_paths(dir)?;
     let train = load_idx(&train)?;
     let test = match test {

@@ -10,7 +10,7 @@ use flate2::read::GzDecoder;
 use super::idx::mnist_paths;
 use super::stream::{BatchSource, CsvStream, IdxStream};
 use super::{
-    BUILTIN_NAME, CsvOptions, Dataset, digits, load_csv, load_idx, load_idx_dir, load_mat,
+    BUILTIN_NAME, CsvOptions, LabeledData, digits, load_csv, load_idx, load_idx_dir, load_mat,
 };
 use crate::error::{NgmnnError, Result};
 
@@ -71,9 +71,9 @@ impl DataFormat {
 #[derive(Debug, Clone)]
 pub struct LoadedData {
     /// The (training) data.
-    pub data: Dataset,
+    pub data: LabeledData,
     /// A test set that came with the source.
-    pub test: Option<Dataset>,
+    pub test: Option<LabeledData>,
 }
 
 /// Load `source`: `builtin`, or a path.

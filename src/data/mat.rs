@@ -8,7 +8,7 @@ use std::path::Path;
 
 use matfile::{MatFile, NumericData};
 
-use super::Dataset;
+use super::LabeledData;
 use crate::error::{NgmnnError, Result};
 
 /// Load a `.mat` file.
@@ -17,7 +17,7 @@ use crate::error::{NgmnnError, Result};
 /// [`NgmnnError::Io`] if unreadable, [`NgmnnError::Parse`] if it is not a MATLAB v5 file with
 /// real numeric `X` and `Y` whose sizes agree, [`NgmnnError::InvalidData`] for NaN/inf
 /// features or non-integer labels.
-pub fn load_mat(path: &Path) -> Result<Dataset> {
+pub fn load_mat(path: &Path) -> Result<LabeledData> {
     let bytes = std::fs::read(path).map_err(|e| NgmnnError::io(path, e))?;
     parse_mat(&bytes, path)
 }
@@ -26,7 +26,7 @@ pub fn load_mat(path: &Path) -> Result<Dataset> {
 ///
 /// # Errors
 /// As [`load_mat`].
-pub fn parse_mat(bytes: &[u8], path: &Path) -> Result<Dataset> {
+pub fn parse_mat(bytes: &[u8], path: &Path) -> Result<LabeledData> {
     let perr = |reason: String| NgmnnError::Parse {
         path: path.to_owned(),
         format: "MATLAB v5 .mat",
@@ -104,7 +104,7 @@ pub fn parse_mat(bytes: &[u8], path: &Path) -> Result<Dataset> {
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    Dataset::from_labels(name, x, &labels, d)
+    LabeledData::from_labels(name, x, &labels, d)
 }
 
 fn names(m: &MatFile) -> String {

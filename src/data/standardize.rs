@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Dataset;
+use super::LabeledData;
 use crate::error::{NgmnnError, Result};
 
 /// Feature means and standard deviations of a training set. A constant feature gets
@@ -17,7 +17,7 @@ pub struct Standardizer {
 
 impl Standardizer {
     /// Fit on `data` (in f64).
-    pub fn fit(data: &Dataset) -> Self {
+    pub fn fit(data: &LabeledData) -> Self {
         let (n, d) = (data.n(), data.d());
         let mut mean = vec![0.0f64; d];
         for row in data.features().chunks_exact(d) {
@@ -51,7 +51,7 @@ impl Standardizer {
     ///
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the feature counts differ.
-    pub fn apply(&self, data: &mut Dataset) -> Result<()> {
+    pub fn apply(&self, data: &mut LabeledData) -> Result<()> {
         let d = data.d();
         self.apply_rows(data.features_mut(), d)
     }
@@ -83,7 +83,8 @@ mod tests {
     #[test]
     fn standardizer_zero_mean_unit_std_and_constant_feature() {
         let x = vec![1.0, 5.0, 3.0, 5.0, 5.0, 5.0];
-        let mut ds = Dataset::new("t", x, vec![0, 1, 0], 2, vec!["a".into(), "b".into()]).unwrap();
+        let mut ds =
+            LabeledData::new("t", x, vec![0, 1, 0], 2, vec!["a".into(), "b".into()]).unwrap();
         let s = Standardizer::fit(&ds);
         assert_eq!(s.std[1], 1.0);
         s.apply(&mut ds).unwrap();

@@ -3,7 +3,7 @@
 //!
 //! A [`BatchSource`] yields the same rows in the same order on every pass; the trainer
 //! holds one batch at a time plus `O(n)` scalars (per-sample losses and weights). Sources here:
-//! [`DatasetBatches`] (an in-memory [`Dataset`] cut into batches: tests, and the reference for
+//! [`DatasetBatches`] (an in-memory [`LabeledData`] cut into batches: tests, and the reference for
 //! streamed results), [`SyntheticSource`] (a seeded generator of any size), [`IdxStream`]
 //! (MNIST-style IDX images) and [`CsvStream`] (CSV), both read from disk, optionally gzipped,
 //! on every pass.
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::Dataset;
+use super::LabeledData;
 use super::csv::{CsvOptions, Layout, is_blank, line_of, reader};
 use super::dataset::sorted_classes;
 use super::idx::{decode_idx, element_width, labels_file, parse_idx, parse_idx_header};
@@ -100,17 +100,17 @@ pub trait BatchSource: Send {
     fn next_batch(&mut self) -> Result<Option<Batch>>;
 }
 
-/// An in-memory [`Dataset`] served in batches of `rows` rows.
+/// An in-memory [`LabeledData`] served in batches of `rows` rows.
 #[derive(Debug, Clone)]
 pub struct DatasetBatches {
-    data: Dataset,
+    data: LabeledData,
     rows: usize,
     next: usize,
 }
 
 impl DatasetBatches {
     /// Serve `data` in batches of `rows` rows (the last may be shorter; `rows` >= 1).
-    pub fn new(data: Dataset, rows: usize) -> Self {
+    pub fn new(data: LabeledData, rows: usize) -> Self {
         Self {
             data,
             rows: rows.max(1),
@@ -222,11 +222,11 @@ impl SyntheticSource {
         }
     }
 
-    /// Materialise rows `0..n` as a [`Dataset`] (for small cases: the in-memory reference).
+    /// Materialise rows `0..n` as a [`LabeledData`] (for small cases: the in-memory reference).
     ///
     /// # Errors
-    /// As [`Dataset::new`].
-    pub fn to_dataset(&self) -> Result<Dataset> {
+    /// As [`LabeledData::new`].
+    pub fn to_dataset(&self) -> Result<LabeledData> {
         let mut copy = self.clone();
         copy.next = 0;
         let (mut x, mut y) = (Vec::new(), Vec::new());
@@ -235,7 +235,7 @@ impl SyntheticSource {
             y.extend(b.labels);
         }
         let classes = (0..self.classes).map(|k| k.to_string()).collect();
-        Dataset::new("synthetic", x, y, self.d, classes)
+        LabeledData::new("synthetic", x, y, self.d, classes)
     }
 }
 
@@ -442,7 +442,7 @@ impl BatchSource for IdxStream {
 /// A CSV file (same options and checks as [`super::load_csv`]) read from disk on every pass.
 ///
 /// Opening it reads it once: the layout, the number of rows and the class names (sorted as
-/// [`Dataset::from_labels`] sorts them), and every row is checked, so a malformed file fails at
+/// [`LabeledData::from_labels`] sorts them), and every row is checked, so a malformed file fails at
 /// [`CsvStream::open`] with the line named, not in the middle of a fit.
 pub struct CsvStream {
     path: PathBuf,

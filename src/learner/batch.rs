@@ -1,4 +1,4 @@
-//! The data pipeline between a [`Dataset`] and Burn's data loaders: one [`Sample`] per row, a
+//! The data pipeline between a [`LabeledData`] and Burn's data loaders: one [`Sample`] per row, a
 //! [`SampleBatcher`] that stacks samples into a [`ClassificationBatch`], and [`data_loader`].
 
 use std::sync::Arc;
@@ -7,9 +7,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::data::Dataset;
+use crate::data::LabeledData;
 
-/// One row of a [`Dataset`]: its features and its class index.
+/// One row of a [`LabeledData`]: its features and its class index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// `d` features.
@@ -38,7 +38,7 @@ impl Batcher<Sample, ClassificationBatch> for SampleBatcher {
         let mut x = Vec::with_capacity(n * d);
         let mut y = Vec::with_capacity(n);
         for s in items {
-            // Samples come from a `Dataset`, whose rows all have `d` features.
+            // Samples come from a `LabeledData`, whose rows all have `d` features.
             debug_assert_eq!(s.features.len(), d, "ragged samples");
             x.extend_from_slice(&s.features);
             y.push(s.label as i64);
@@ -51,7 +51,7 @@ impl Batcher<Sample, ClassificationBatch> for SampleBatcher {
 }
 
 /// The rows of `data` as [`Sample`]s.
-pub fn samples(data: &Dataset) -> Vec<Sample> {
+pub fn samples(data: &LabeledData) -> Vec<Sample> {
     let d = data.d();
     data.features()
         .chunks_exact(d.max(1))
@@ -67,7 +67,7 @@ pub fn samples(data: &Dataset) -> Vec<Sample> {
 /// epoch from `shuffle` (a seed) when given, in row order otherwise. Loads on the calling
 /// thread (the batches are slices of memory already loaded).
 pub fn data_loader(
-    data: &Dataset,
+    data: &LabeledData,
     batch_size: usize,
     shuffle: Option<u64>,
     device: &Device,
@@ -79,7 +79,7 @@ pub fn data_loader(
         Some(seed) => builder.shuffle(seed),
         None => builder,
     };
-    // ngmnn's Dataset is itself a Burn dataset of samples: one copy of the rows for the
+    // ngmnn's LabeledData is itself a Burn dataset of samples: one copy of the rows for the
     // loader, a sample built per item.
     builder.build(data.clone())
 }

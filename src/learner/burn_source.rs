@@ -1,4 +1,4 @@
-//! Burn datasets on both sides: ngmnn's [`Dataset`] is a Burn
+//! Burn datasets on both sides: ngmnn's [`LabeledData`] is a Burn
 //! [`burn::data::dataset::Dataset`] of [`Sample`]s (so Burn's loaders, samplers and
 //! transforms take it without a copy into samples), and any Burn dataset of [`Sample`]s
 //! (`InMemDataset`, SQLite- or HuggingFace-backed, a user's own) reaches the core trainer as a
@@ -7,10 +7,10 @@
 use burn::data::dataset::{Dataset as BurnDataset, DatasetError};
 
 use super::Sample;
-use crate::data::{Batch, BatchSource, Dataset};
+use crate::data::{Batch, BatchSource, LabeledData};
 use crate::error::{NgmnnError, Result};
 
-impl BurnDataset<Sample> for Dataset {
+impl BurnDataset<Sample> for LabeledData {
     fn get(&self, index: usize) -> std::result::Result<Sample, DatasetError> {
         let d = self.d();
         let label = *self.labels().get(index).ok_or_else(|| {

@@ -6,7 +6,7 @@ use burn::tensor::{DType, Device, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, LearnerModel, TrainStep};
 
 use super::ClassificationBatch;
-use crate::data::Dataset;
+use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
 use crate::model::Ngmnn;
 
@@ -32,7 +32,7 @@ pub trait Classifier:
     /// # Errors
     /// As [`Classifier::check_fits`]; [`NgmnnError::Numerical`] if the predictions cannot be
     /// read back.
-    fn predict_rows(&self, data: &Dataset) -> Result<Vec<usize>> {
+    fn predict_rows(&self, data: &LabeledData) -> Result<Vec<usize>> {
         if data.d() != self.inputs() {
             return Err(NgmnnError::ShapeMismatch(format!(
                 "the data has {} features but the model expects {}",
@@ -57,7 +57,7 @@ pub trait Classifier:
     ///
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] for another feature or class count.
-    fn check_fits(&self, data: &Dataset, what: &str) -> Result<()> {
+    fn check_fits(&self, data: &LabeledData, what: &str) -> Result<()> {
         if data.d() != self.inputs() || data.n_classes() != self.classes() {
             return Err(NgmnnError::ShapeMismatch(format!(
                 "{what} data has {} features and {} classes, the model {} inputs and {} outputs",

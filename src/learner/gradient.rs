@@ -20,7 +20,7 @@ use burn::train::Learner;
 use serde::{Deserialize, Serialize};
 
 use super::data_loader;
-use crate::data::Dataset;
+use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::scalar;
 use crate::train::accuracy;
@@ -173,8 +173,8 @@ impl GradientTrainer {
     pub fn fit_with<M: Classifier>(
         &self,
         model: M,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
         on_epoch: impl FnMut(&GradientEpoch),
     ) -> Result<(M, GradientHistory)> {
         let c = &self.config;
@@ -222,8 +222,8 @@ impl GradientTrainer {
         model: M,
         optimizer: impl Into<ModuleOptimizer>,
         schedule: impl Into<ModuleLrScheduler>,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
         mut on_epoch: impl FnMut(&GradientEpoch),
     ) -> Result<(M, GradientHistory)> {
         let c = &self.config;
@@ -300,8 +300,8 @@ impl GradientTrainer {
     pub fn fit<M: Classifier>(
         &self,
         model: M,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
     ) -> Result<(M, GradientHistory)> {
         self.fit_with(model, train, valid, |_| {})
     }

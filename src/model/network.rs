@@ -228,7 +228,7 @@ impl Ngmnn {
     ///
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if `data` has another number of features.
-    pub fn predict_dataset(&self, data: &crate::data::Dataset) -> Result<Vec<usize>> {
+    pub fn predict_dataset(&self, data: &crate::data::LabeledData) -> Result<Vec<usize>> {
         if data.d() != self.d_input() {
             return Err(NgmnnError::ShapeMismatch(format!(
                 "the data has {} features but the model expects {}",

@@ -35,7 +35,7 @@ use faer::Mat;
 
 use super::rows::{BatchView, Rows, Shard};
 use super::{ClosedFormConfig, EpochRecord, History};
-use crate::data::{BatchSource, Dataset};
+use crate::data::{BatchSource, LabeledData};
 use crate::error::{NgmnnError, Result};
 use crate::linalg::{from_host, from_host_vec, scalar, to_host, to_host_vec};
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
@@ -87,8 +87,8 @@ impl ClosedForm {
     pub fn fit(
         &self,
         model: Ngmnn,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
     ) -> Result<(Ngmnn, History)> {
         self.fit_with(model, train, valid, |_| {})
     }
@@ -100,8 +100,8 @@ impl ClosedForm {
     pub fn fit_with(
         &self,
         model: Ngmnn,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
         on_epoch: impl FnMut(&EpochRecord),
     ) -> Result<(Ngmnn, History)> {
         let start = Instant::now();
@@ -138,8 +138,8 @@ impl ClosedForm {
     pub fn fit_sharded(
         &self,
         model: Ngmnn,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
         devices: &[Device],
     ) -> Result<(Ngmnn, History)> {
         let start = Instant::now();
@@ -269,8 +269,8 @@ impl ClosedFormFit {
     pub fn new(
         config: ClosedFormConfig,
         model: &Ngmnn,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
     ) -> Result<Self> {
         Self::new_sharded(
             config,
@@ -289,8 +289,8 @@ impl ClosedFormFit {
     pub fn new_sharded(
         config: ClosedFormConfig,
         model: &Ngmnn,
-        train: &Dataset,
-        valid: Option<&Dataset>,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
         devices: &[Device],
     ) -> Result<Self> {
         config.check()?;
@@ -903,7 +903,7 @@ fn chunk_rows(model: &Ngmnn) -> usize {
 }
 
 /// A dataset resident on one device (validation data).
-fn resident(data: &Dataset, device: &Device, dtype: DType, chunk: usize) -> Rows {
+fn resident(data: &LabeledData, device: &Device, dtype: DType, chunk: usize) -> Rows {
     Rows::Resident {
         shards: vec![Shard::new(
             0,
@@ -979,7 +979,7 @@ fn check_tensors(
     Ok(counts)
 }
 
-pub(crate) fn check_data(model: &Ngmnn, data: &Dataset, what: &str) -> Result<()> {
+pub(crate) fn check_data(model: &Ngmnn, data: &LabeledData, what: &str) -> Result<()> {
     if data.d() != model.d_input() {
         return Err(NgmnnError::ShapeMismatch(format!(
             "{what} data has {} features, the model expects {}",

@@ -37,7 +37,7 @@
 //!
 //! Layout: [`model`] (the modules), [`solve`] (one file per closed-form sub-problem, spec
 //! §1-§3), [`train`] (the training loop, spec §4), [`data`] (loaders, splits, the built-in
-//! set), [`linalg`] (device <-> host bridge and the small f64 factorisations).
+//! set), `learner` (burn-train, the gradient baseline), `compare`.
 #![warn(missing_docs)]
 
 pub mod backend;
@@ -48,12 +48,20 @@ pub mod data;
 pub mod error;
 #[cfg(feature = "train")]
 pub mod learner;
+/// Support: the device <-> host bridge and the small f64 factorisations (used by the solvers
+/// and the tests; not a stable API).
+#[doc(hidden)]
 pub mod linalg;
+/// Support: the memory estimates behind [`NgmnnError::OutOfMemory`] (not a stable API).
+#[doc(hidden)]
 pub mod memory;
 pub mod metrics;
 pub mod model;
 #[cfg(feature = "plot")]
 pub mod plot;
+/// Support: the command-line tool's report types (its JSON is the interface; not a stable
+/// library API).
+#[doc(hidden)]
 pub mod report;
 pub mod solve;
 pub mod train;

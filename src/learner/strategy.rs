@@ -36,6 +36,7 @@ use burn::train::{
     TrainingComponents, TrainingItem, TrainingStrategy, ValidLoader,
 };
 
+use burn::data::dataloader::DataLoader;
 use burn::data::dataset::DatasetError;
 
 use super::ClosedFormModel;
@@ -295,23 +296,9 @@ where
             self.state.lock().history.epochs.push(record);
 
             // Training metrics: the updated model on every training batch.
-            let mut batches = dataloader_train.iter();
-            let mut iteration = 0;
-            while let Some(batch) = batches.next() {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        interrupter.fail(e);
-                        break;
-                    }
-                };
-                iteration += 1;
-                let progress = batches.progress();
-                let output = InferenceStep::step(&model, batch);
-                let item = TrainingItem::new(output, progress, Some(iteration), None);
-                interrupter
-                    .fail_on_error(processor.process_train(LearnerEvent::ProcessedItem(item)));
-            }
+            metrics_pass(&model, &dataloader_train, &interrupter, |item| {
+                processor.process_train(LearnerEvent::ProcessedItem(item))
+            });
             interrupter.fail_on_error(processor.process_train(LearnerEvent::EndSplit(epoch)));
             if interrupter.should_stop() {
                 break;
@@ -321,26 +308,9 @@ where
                 epoch_number: epoch,
                 total_items: valid_items,
             }));
-            let mut batches = dataloader_valid.iter();
-            let mut iteration = 0;
-            while let Some(batch) = batches.next() {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        interrupter.fail(e);
-                        break;
-                    }
-                };
-                iteration += 1;
-                let progress = batches.progress();
-                let output = InferenceStep::step(&model, batch);
-                let item = TrainingItem::new(output, progress, Some(iteration), None);
-                interrupter
-                    .fail_on_error(processor.process_valid(LearnerEvent::ProcessedItem(item)));
-                if interrupter.should_stop() {
-                    break;
-                }
-            }
+            metrics_pass(&model, &dataloader_valid, &interrupter, |item| {
+                processor.process_valid(LearnerEvent::ProcessedItem(item))
+            });
             interrupter.fail_on_error(processor.process_valid(LearnerEvent::EndSplit(epoch)));
             interrupter.fail_on_error(processor.process_train(LearnerEvent::EndEpoch(epoch)));
             if checkpointer.is_some() || early_stopping.is_some() {
@@ -359,6 +329,37 @@ where
             }
         }
         (learner.model(), processor)
+    }
+}
+
+/// Run `model`'s inference step on every batch of `loader` and hand each output to `emit`
+/// (burn-train's event processor), stopping when the interrupter says so.
+fn metrics_pass<M, E>(
+    model: &M,
+    loader: &Arc<dyn DataLoader<<M as InferenceStep>::Input>>,
+    interrupter: &Interrupter,
+    mut emit: impl FnMut(TrainingItem<<M as InferenceStep>::Output>) -> Result<(), E>,
+) where
+    M: InferenceStep,
+    E: Into<burn::train::TrainingError>,
+{
+    let mut batches = loader.iter();
+    let mut iteration = 0;
+    while let Some(batch) = batches.next() {
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                interrupter.fail(e);
+                break;
+            }
+        };
+        iteration += 1;
+        let progress = batches.progress();
+        let item = TrainingItem::new(model.step(batch), progress, Some(iteration), None);
+        interrupter.fail_on_error(emit(item));
+        if interrupter.should_stop() {
+            break;
+        }
     }
 }
 

@@ -173,11 +173,13 @@ impl SavedModel {
 
     /// Build the network this description declares and load the record's weights into it.
     fn load_record(&self, record: Vec<u8>, record_path: &Path, device: &Device) -> Result<Ngmnn> {
-        check_record_dtypes(&record, record_path)?;
+        // Shared once, so the dtype check reads the same buffer (a view, not a copy).
+        let record = Bytes::from_bytes_vec(record).shared();
+        check_record_dtypes(record.clone(), record_path)?;
         let err = |e: burn::store::RecordError| {
             NgmnnError::Record(format!("{}: {e}", record_path.display()))
         };
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record)).map_err(err)?;
+        let record = ModuleRecord::from_bytes(record).map_err(err)?;
         self.config
             .init(device)?
             .try_load_record(record)
@@ -212,10 +214,10 @@ impl SavedModel {
 
 /// Every tensor of a record must be f32 or f64: Burn 0.22.1 panics when it loads an integer
 /// tensor into a float parameter (found by the `model_dir` fuzz target). The record's
-/// tensor table is read with Burn's own format reader, on a copy of the bytes.
-fn check_record_dtypes(record: &[u8], record_path: &Path) -> Result<()> {
+/// tensor table is read with Burn's own format reader.
+fn check_record_dtypes(record: Bytes, record_path: &Path) -> Result<()> {
     let err = |e: burn_pack::Error| NgmnnError::Record(format!("{}: {e}", record_path.display()));
-    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+    let tensors = burn_pack::Reader::from_bytes(record)
         .map_err(err)?
         .into_tensors()
         .map_err(err)?;

@@ -54,11 +54,6 @@ impl BackendKind {
         BackendKind::Cuda,
     ];
 
-    /// The backend's name as used on the command line.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
     /// The Cargo feature that compiles this backend in.
     pub fn feature(self) -> &'static str {
         self.name()
@@ -208,10 +203,5 @@ impl Precision {
             Precision::F32 => DType::F32,
             Precision::F64 => DType::F64,
         }
-    }
-
-    /// Name on the command line.
-    pub fn name(self) -> &'static str {
-        self.into()
     }
 }

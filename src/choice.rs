@@ -12,8 +12,8 @@ pub trait Choice: strum::VariantNames {
 
 /// Declare a named-choice enum: the derives every choice has (`Debug`, `Clone`, `Copy`,
 /// `PartialEq`, `Eq`, and strum's `Display`, `EnumString` (case-insensitive, lowercase names,
-/// the typed error of [`unknown`]), `IntoStaticStr`, `VariantNames`) and its [`Choice`] impl,
-/// around the enum as written (its docs, other derives and attributes, variants).
+/// the typed error of [`unknown`]), `IntoStaticStr`, `VariantNames`), its [`Choice`] impl and
+/// its `name()`, around the enum as written (its docs, other derives and attributes, variants).
 macro_rules! choice_enum {
     ($option:literal, $(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
         #[derive(
@@ -38,6 +38,13 @@ macro_rules! choice_enum {
 
         impl $crate::choice::Choice for $name {
             const OPTION: &'static str = $option;
+        }
+
+        impl $name {
+            /// The name on the command line and in JSON.
+            pub fn name(self) -> &'static str {
+                self.into()
+            }
         }
     };
 }

@@ -41,11 +41,6 @@ crate::choice::choice_enum! {
 }
 
 impl OptimizerKind {
-    /// Name on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
     /// The learning rate used when none is given: 0.1 for SGD (momentum 0.9), 1e-2 for Adam,
     /// chosen on the built-in digits (see the README's comparison).
     pub fn default_learning_rate(self) -> f64 {

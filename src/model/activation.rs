@@ -66,9 +66,4 @@ impl Activation {
             Activation::Tanh => h.atanh(),
         }
     }
-
-    /// The name used on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
 }

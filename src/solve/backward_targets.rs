@@ -85,11 +85,6 @@ impl TargetMap {
             }
         }
     }
-
-    /// Name on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
 }
 
 /// The reference's repair of a softmax value (`revise_latent` in the authors' code, spec §2):

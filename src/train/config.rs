@@ -37,13 +37,6 @@ crate::choice::choice_enum! {
     }
 }
 
-impl Preset {
-    /// Name on the command line and in JSON.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
-
 /// Most weights the default random first layer holds (`d x r`): 2^24, 64 MB in f32.
 const DEFAULT_RANDOM_WEIGHTS: usize = 1 << 24;
 

@@ -12,8 +12,8 @@
 //! ```
 //! `Hc^T Hc` and `Hc^T Tc` are products on the device; the `p x p` Cholesky solve is on the
 //! host in f64. At the solution the objective equals `||Tc||^2 - tr(W^T Hc^T Tc)`, so it costs
-//! no extra product. [`RidgeSystem`] keeps the factorisation of an input that does not change
-//! (layer 1's input is the data): computed once per fit.
+//! no extra product. [`RidgeSystem`] keeps the factorisation of an input, to solve it for
+//! several targets.
 //!
 //! # Class targets (what the trainer solves)
 //! The backward targets of spec §2 depend on a sample only through its label (`T = Y G`); the
@@ -25,7 +25,7 @@ use burn::tensor::Tensor;
 use burn::tensor::{DType, Device};
 use faer::Mat;
 
-use super::moments::{Moments, trace_at_b};
+use super::moments::trace_at_b;
 use crate::error::Result;
 use crate::linalg::{RidgeFactor, from_host, from_host_vec, scalar, to_host};
 use crate::model::LayerParams;
@@ -68,19 +68,6 @@ impl RidgeSystem {
             mean_host: (0..mean_host.ncols()).map(|j| mean_host[(0, j)]).collect(),
             mean,
             factor: RidgeFactor::new(gram, gamma)?,
-        })
-    }
-
-    /// Factor the system from the moments of `[H | Z]` (any `Z`; only the `H` part is used),
-    /// accumulated over batches, shards or devices.
-    ///
-    /// # Errors
-    /// As [`RidgeSystem::new`].
-    pub fn from_moments(m: &Moments, gamma: f64, device: &Device, dtype: DType) -> Result<Self> {
-        Ok(Self {
-            mean: from_host_vec(m.mean_h(), device, dtype).unsqueeze::<2>(),
-            mean_host: m.mean_h().to_vec(),
-            factor: RidgeFactor::new(m.hh(), gamma)?,
         })
     }
 

@@ -271,11 +271,8 @@ where
                 return (learner.model(), processor);
             }
         };
-        {
-            let mut state = self.state.lock();
-            state.history.setup_seconds = setup.elapsed().as_secs_f64();
-            state.history.base_form = Some(fit.base_form());
-        }
+        let epochs = components.num_epochs.saturating_sub(starting_epoch - 1);
+        self.state.lock().history = History::start(&fit, setup.elapsed().as_secs_f64(), epochs);
 
         for epoch in starting_epoch..=components.num_epochs {
             if interrupter.should_stop() {

@@ -5,10 +5,9 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::matv5::mat_v5;
-use common::ngmnn_ok;
+use common::{ngmnn, ngmnn_ok};
 use ngmnn::NgmnnError;
 use ngmnn::data::{CsvOptions, LabeledData, load_csv, load_idx, load_mat, parse_csv};
 use ngmnn::model::NgmnnConfig;
@@ -28,10 +27,7 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 
 /// Run the CLI; assert failure with exactly one `error: ...` line containing `needle`.
 fn cli_fails(args: &[&str], needle: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ngmnn"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = ngmnn(args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} succeeded");
     assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
@@ -250,20 +246,16 @@ fn bad_hyper_parameters_and_architectures_on_the_cli() {
 fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m");
-    let out = Command::new(env!("CARGO_BIN_EXE_ngmnn"))
-        .args([
-            "train",
-            "--epochs",
-            "1",
-            "--hidden",
-            "64,16",
-            "--quiet",
-            "--out",
-            model.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    ngmnn_ok(&[
+        "train",
+        "--epochs",
+        "1",
+        "--hidden",
+        "64,16",
+        "--quiet",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
     let narrow = write(dir.path(), "narrow.csv", b"1,2,3,0\n4,5,6,1\n");
     cli_fails(
         &[

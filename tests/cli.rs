@@ -126,8 +126,7 @@ fn json_output_and_plot() {
 #[test]
 fn every_subcommand_has_help_with_examples() {
     for sub in ["train", "eval", "predict", "compare"] {
-        let out = ngmnn(&[sub, "--help"]);
-        assert!(out.status.success());
+        let out = ngmnn_ok(&[sub, "--help"]);
         assert!(
             stdout(&out).contains("Example"),
             "{sub} --help lacks examples"
@@ -198,17 +197,10 @@ fn streamed_training_from_a_csv_file_matches_the_in_memory_run() {
         "0",
         "--json",
     ];
-    let memory = ngmnn(&common);
+    let memory = ngmnn_ok(&common);
     let mut args = common.to_vec();
     args.extend(["--stream-rows", "100", "--out", model.to_str().unwrap()]);
-    let streamed = ngmnn(&args);
-    for out in [&memory, &streamed] {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let streamed = ngmnn_ok(&args);
     let json = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
     let (m, s) = (json(&memory), json(&streamed));
     assert_eq!(s["n_train"], 1797);
@@ -383,12 +375,7 @@ fn predict_reads_unlabeled_data_and_writes_named_classes_and_scores() {
             csv.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let out = ngmnn(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ngmnn_ok(&args);
         let mut reader = csv::Reader::from_path(&csv).unwrap();
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
         std::iter::once(header)
@@ -460,7 +447,7 @@ fn eval_reports_the_confusion_matrix_and_per_class_figures() {
         "--out",
         model.to_str().unwrap(),
     ]);
-    let out = ngmnn(&[
+    let out = ngmnn_ok(&[
         "eval",
         "--model",
         model.to_str().unwrap(),
@@ -468,7 +455,6 @@ fn eval_reports_the_confusion_matrix_and_per_class_figures() {
         "builtin",
         "--json",
     ]);
-    assert!(out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let confusion = report["confusion"].as_array().unwrap();
     assert_eq!(confusion.len(), 10);

@@ -8,9 +8,9 @@ use common::*;
 use ngmnn::data::{
     Batch, BatchSource, DatasetBatches, IdxStream, LabeledData, SyntheticSource, digits,
 };
-use ngmnn::model::{Activation, LayerParams, NgmnnConfig};
+use ngmnn::model::{Activation, LayerParams, Ngmnn, NgmnnConfig};
 use ngmnn::solve::{Moments, TargetMap, backward_targets, class_backward_step};
-use ngmnn::train::{ClosedFormConfig, Preset};
+use ngmnn::train::{ClosedForm, ClosedFormConfig, Preset};
 use ngmnn::{NgmnnError, Precision};
 
 fn f64_config(epochs: usize) -> ClosedFormConfig {
@@ -275,35 +275,49 @@ impl<S: BatchSource> BatchSource for Edited<S> {
     }
 }
 
+/// Fit `data` served in batches of 500 rows and altered by `edit`: the fit must fail with
+/// [`NgmnnError::InvalidData`] naming `needle`.
+fn assert_edited_source_fails(
+    trainer: &ClosedForm,
+    model: &Ngmnn,
+    data: &LabeledData,
+    edit: Edit,
+    needle: &str,
+) {
+    let err = trainer
+        .fit_stream(
+            model.clone(),
+            Box::new(Edited::new(DatasetBatches::new(data.clone(), 500), edit)),
+            None,
+            |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains(needle),
+        "{needle}: {err}"
+    );
+}
+
 #[test]
 fn streamed_sources_with_bad_rows_give_typed_errors() {
     let device = device();
     let data = digits();
     let model = NgmnnConfig::new(64, vec![16], 10).init(&device).unwrap();
     let trainer = f64_config(2).init().unwrap();
-    // Not re-readable.
-    let err = trainer
-        .fit_stream(
-            model.clone(),
-            // A source whose later passes are shorter than its first.
-            Box::new(Edited::new(
-                DatasetBatches::new(data.clone(), 500),
-                |pass, _, mut b| {
-                    if pass > 1 && b.rows() > 1 {
-                        let d = b.features.len() / b.rows();
-                        b.features.truncate(b.features.len() - d);
-                        b.labels.pop();
-                    }
-                    Some(b)
-                },
-            )),
-            None,
-            |_| {},
-        )
-        .unwrap_err();
-    assert!(
-        matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains("re-readable"),
-        "{err}"
+    // Not re-readable: a source whose later passes are shorter than its first.
+    assert_edited_source_fails(
+        &trainer,
+        &model,
+        &data,
+        |pass, _, mut b| {
+            if pass > 1 && b.rows() > 1 {
+                let d = b.features.len() / b.rows();
+                b.features.truncate(b.features.len() - d);
+                b.labels.pop();
+            }
+            Some(b)
+        },
+        "re-readable",
     );
     // A NaN feature and a label out of range in a later batch.
     let mut x = data.features().to_vec();
@@ -333,18 +347,7 @@ fn streamed_sources_with_bad_rows_give_typed_errors() {
         ),
     ];
     for (poison, needle) in poisons {
-        let err = trainer
-            .fit_stream(
-                model.clone(),
-                Box::new(Edited::new(DatasetBatches::new(data.clone(), 500), poison)),
-                None,
-                |_| {},
-            )
-            .unwrap_err();
-        assert!(
-            matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains(needle),
-            "{err}"
-        );
+        assert_edited_source_fails(&trainer, &model, &data, poison, needle);
     }
     // Wrong width for the model.
     let narrow = SyntheticSource::new(100, 8, 10, 50, 0).unwrap();
@@ -512,18 +515,7 @@ fn streamed_sources_that_grow_reorder_or_hold_fewer_classes() {
         ),
     ];
     for (edit, needle) in cases {
-        let err = trainer
-            .fit_stream(
-                model.clone(),
-                Box::new(Edited::new(DatasetBatches::new(data.clone(), 500), edit)),
-                None,
-                |_| {},
-            )
-            .unwrap_err();
-        assert!(
-            matches!(err, NgmnnError::InvalidData { .. }) && err.to_string().contains(needle),
-            "{needle}: {err}"
-        );
+        assert_edited_source_fails(&trainer, &model, &data, edit, needle);
     }
     // Five of the model's ten classes.
     let keep: Vec<usize> = (0..data.n()).filter(|&i| data.labels()[i] < 5).collect();

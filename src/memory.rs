@@ -32,6 +32,12 @@ pub fn ensure_fits(needed: u64, limit: Option<u64>, what: &str, remedy: &str) ->
     })
 }
 
+/// Bytes of a fit's copy of `params` parameters in its precision (`element` bytes each) and
+/// one temporary of that size (the frozen layer's scaling).
+pub fn fit_params_bytes(params: u64, element: usize) -> u64 {
+    params.saturating_mul(2 * element as u64)
+}
+
 /// Bytes of the dual system of a learned layer with `p` inputs, `n` rows and `c` classes, the
 /// device values in `element` bytes: the gathered rows and their centred copy (`n x p` each),
 /// the `n x n` Gram matrix on the device and on the host with its factor, the `p x c`

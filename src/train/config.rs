@@ -168,9 +168,10 @@ impl ClosedFormConfig {
     /// [`NgmnnError::OutOfMemory`].
     pub fn check_model_memory(&self, model: &crate::model::NgmnnConfig) -> Result<()> {
         let params = model.n_params().unwrap_or(u64::MAX);
-        let per_param = 4 + 2 * self.precision.dtype().size() as u64;
+        // The model's own f32 parameters, then the fit's copy.
+        let fit = crate::memory::fit_params_bytes(params, self.precision.dtype().size());
         crate::memory::ensure_fits(
-            params.saturating_mul(per_param),
+            params.saturating_mul(4).saturating_add(fit),
             self.memory_limit,
             &format!(
                 "a model of {params} parameters (widths {:?}) and its {} copy for the fit",

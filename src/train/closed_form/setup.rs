@@ -181,10 +181,9 @@ impl ClosedFormFit {
                  use precision f32",
             ));
         }
-        // The fit's copy of the parameters in its precision, and one temporary of that size.
         let n_params = burn::module::Module::num_params(model) as u64;
         crate::memory::ensure_fits(
-            n_params.saturating_mul(2 * dtype.size() as u64),
+            crate::memory::fit_params_bytes(n_params, dtype.size()),
             config.memory_limit,
             &format!("the fit's {dtype:?} copy of the model's {n_params} parameters"),
             "narrow the hidden layers (--hidden), use precision f32, or raise --memory-limit",

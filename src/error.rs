@@ -120,6 +120,18 @@ pub enum NgmnnError {
         source: std::io::Error,
     },
 
+    /// A worker (a remote device holding training rows) could not be reached, refused the
+    /// session, or was lost during a fit with no device left to take over its rows. A fit
+    /// survives a lost worker while another device remains (see
+    /// [`crate::train::Workers`]).
+    #[error("worker {worker}: {reason}")]
+    Worker {
+        /// The worker (its address for a remote one).
+        worker: String,
+        /// What happened.
+        reason: String,
+    },
+
     /// Drawing a plot failed.
     #[error("plot error: {0}")]
     Plot(String),

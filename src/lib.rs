@@ -59,6 +59,8 @@ pub mod metrics;
 pub mod model;
 #[cfg(feature = "plot")]
 pub mod plot;
+#[cfg(feature = "remote")]
+pub mod remote;
 /// Support: the command-line tool's report types (its JSON is the interface; not a stable
 /// library API).
 #[doc(hidden)]

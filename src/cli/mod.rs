@@ -10,6 +10,7 @@ mod interrupt;
 mod predict;
 mod stream;
 mod train;
+mod workers;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +48,12 @@ enum Command {
         after_help = "Examples:\n  ngmnn compare --data builtin\n  ngmnn compare --data data/att40.mat --epochs 10 --gradient-epochs 50 --plot att40.svg --report att40.json\n  ngmnn compare --data data/mnist-slice --precision f32 --epochs 2 --gradient-epochs 5 --trainers closed-form,adam,closed-form+adam"
     )]
     Compare(compare::CompareArgs),
+    /// Serve one device of this machine to fits on other machines (`ngmnn train --workers`;
+    /// feature `remote`). The transport is unencrypted: use a private network or a tunnel.
+    #[command(
+        after_help = "Examples:\n  ngmnn worker --listen 127.0.0.1:4000\n  ngmnn worker --listen 10.0.0.5:4000 --token-file token.txt\n  ngmnn train --data data/mnist --workers ws://10.0.0.5:4000,ws://10.0.0.6:4000 --token-file token.txt"
+    )]
+    Worker(workers::WorkerArgs),
 }
 
 /// Run a parsed command line.
@@ -58,5 +65,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backends(a) => backends::run(a),
         #[cfg(feature = "train")]
         Command::Compare(a) => compare::run(a),
+        Command::Worker(a) => workers::run(a),
     }
 }

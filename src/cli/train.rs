@@ -177,6 +177,8 @@ pub struct TrainArgs {
     /// the device, their moments merged on the host (same weights up to rounding).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(super) shards: u16,
+    #[command(flatten)]
+    pub(super) workers: super::workers::WorkersArgs,
     /// Stream the training data from disk in batches of this many rows instead of loading
     /// it (CSV, TSV, an IDX images file or an MNIST directory: data larger than memory). Every
     /// pass re-reads the file; the test set is `--test` or the MNIST directory's t10k files,
@@ -257,10 +259,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     interrupt::install()?;
     let start = Instant::now();
-    let devices = vec![device.clone(); usize::from(args.shards)];
+    let workers = super::workers::workers(&args.workers, &device, args.shards)?;
     // A resumed model's random first layer (broad) is already scaled: keep it.
     let trainer = trainer.with_keep_first_layer(done > 0);
-    let mut fit = ClosedFormFit::new_sharded(trainer.clone(), &model, train, test, &devices)?
+    let mut fit = ClosedFormFit::on_workers(trainer.clone(), &model, train, test, &workers)?
         .with_epochs_done(done);
     history.setup_seconds += start.elapsed().as_secs_f64();
     history.base_form = Some(fit.base_form());
@@ -345,6 +347,9 @@ pub(super) fn run_epochs(
             break;
         }
         let record = fit.epoch()?;
+        for note in &record.recoveries {
+            bar.suspend(|| eprintln!("{note}"));
+        }
         if chatty {
             bar.suspend(|| println!("{}", row(&record)));
         }

@@ -26,8 +26,11 @@
 //! devices at once and merge the moments on the host.
 
 mod base_layer;
+mod recovery;
 mod setup;
 mod top_input;
+
+use recovery::Recovery;
 
 use top_input::TopInput;
 
@@ -147,6 +150,34 @@ impl ClosedForm {
         self.drive(fit, model, start, |_| {})
     }
 
+    /// As [`ClosedForm::fit_sharded`] on named workers, typically remote devices on other
+    /// machines ([`crate::remote::connect_workers`], feature `remote`): each holds its shard of
+    /// the rows resident (uploaded once per fit in the fit's precision), every pass runs on
+    /// all of them at once, and the moments are merged on this host in f64, so the result is
+    /// the single-device fit up to rounding.
+    ///
+    /// A remote worker lost mid-fit (its process dies, its machine or network goes away) does
+    /// not end the fit: its rows move to the first spare or are split over the remaining
+    /// workers, and the interrupted epoch is redone from the last completed epoch's weights
+    /// (the epoch's [`EpochRecord::recoveries`] says so). For that the fit keeps a host copy
+    /// of `train` while it runs.
+    ///
+    /// # Errors
+    /// As [`ClosedForm::fit_sharded`]; [`NgmnnError::Worker`] when a worker is lost and none
+    /// is left to take over its rows.
+    pub fn fit_on_workers(
+        &self,
+        model: Ngmnn,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
+        workers: &super::Workers,
+        on_epoch: impl FnMut(&EpochRecord),
+    ) -> Result<(Ngmnn, History)> {
+        let start = Instant::now();
+        let fit = ClosedFormFit::on_workers(self.config.clone(), &model, train, valid, workers)?;
+        self.drive(fit, model, start, on_epoch)
+    }
+
     /// Fit from a re-readable source of batches without holding the data: every pass reads
     /// `train` again, one batch at a time (see the module docs for the passes per epoch).
     /// Memory beyond one batch is `O(n)` scalars (per-sample losses and weights) plus the
@@ -237,6 +268,8 @@ pub struct ClosedFormFit {
     host: Vec<(Mat<f64>, Vec<f64>)>,
     /// The best validation accuracy so far, its epoch and parameters.
     best: Option<(f64, usize, Vec<LayerParams>)>,
+    /// What a fit on workers that can be lost needs to move a lost worker's rows.
+    recovery: Option<Recovery>,
     passes: usize,
     epoch: usize,
 }
@@ -311,11 +344,9 @@ impl ClosedFormFit {
         })
     }
 
-    /// Run one epoch and return its record.
-    ///
-    /// # Errors
-    /// The solvers' errors (numerical failure, non-finite values); a streamed source's errors.
-    pub fn epoch(&mut self) -> Result<EpochRecord> {
+    /// One epoch from the current parameters (see [`ClosedFormFit::epoch`], which also
+    /// survives a lost worker).
+    fn run_epoch(&mut self) -> Result<EpochRecord> {
         let start = Instant::now();
         let profile = MomentsProfile::now();
         let passes_before = self.passes;
@@ -413,6 +444,7 @@ impl ClosedFormFit {
             gram_seconds: gram.seconds,
             gram_flops: gram.flops,
             seconds: start.elapsed().as_secs_f64(),
+            recoveries: Vec::new(),
         })
     }
 

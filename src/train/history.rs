@@ -37,6 +37,11 @@ pub struct EpochRecord {
     pub gram_flops: f64,
     /// Wall-clock seconds of the epoch (solves and the forward pass for the metrics).
     pub seconds: f64,
+    /// Workers lost during the epoch (or the setup before it) and what the fit did: whose
+    /// rows moved where, and that the epoch was redone from the last completed epoch's
+    /// weights ([`crate::train::Workers`]). Empty for an uninterrupted epoch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recoveries: Vec<String>,
 }
 
 impl EpochRecord {

@@ -4,9 +4,11 @@ mod closed_form;
 mod config;
 mod history;
 mod rows;
+mod workers;
 
 #[cfg(feature = "train")]
 pub(crate) use closed_form::accuracy;
 pub use closed_form::{ClosedForm, ClosedFormFit};
 pub use config::{ClosedFormConfig, Preset};
 pub use history::{EpochRecord, History};
+pub use workers::{DEFAULT_WORKER_TIMEOUT, Worker, Workers, quiet_worker_panics};

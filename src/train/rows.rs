@@ -13,7 +13,8 @@
 //! indices) and return a partial result; the trainer merges them (sums of moments, counts,
 //! concatenated per-sample vectors).
 
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{RecvTimeoutError, channel, sync_channel};
+use std::time::{Duration, Instant};
 
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
@@ -59,6 +60,11 @@ impl Chunk {
 #[derive(Debug)]
 pub(crate) struct Shard {
     chunks: Vec<Chunk>,
+    /// The worker whose device holds the rows, if it is one that can be lost (a remote
+    /// device): a failure there is [`NgmnnError::Worker`], which the fit can survive.
+    worker: Option<String>,
+    /// How long the worker may take for its part of a pass before it is cut off.
+    timeout: Duration,
 }
 
 /// Row ranges of at most `chunk` rows covering `0..n`.
@@ -97,8 +103,41 @@ impl Shard {
                 })
                 .collect()
         };
-        Self { chunks }
+        Self {
+            chunks,
+            worker: None,
+            timeout: Duration::MAX,
+        }
     }
+
+    /// The shard held by the worker `name` (a remote one: `None` for a local device), which
+    /// may take `timeout` for its part of a pass.
+    pub fn on_worker(mut self, name: Option<String>, timeout: Duration) -> Self {
+        self.worker = name;
+        self.timeout = timeout;
+        self
+    }
+
+    /// The worker holding the shard, if it can be lost.
+    pub fn worker(&self) -> Option<&str> {
+        self.worker.as_deref()
+    }
+
+    /// The global rows of the shard.
+    pub fn rows(&self) -> std::ops::Range<usize> {
+        let start = self.chunks.first().map_or(0, |c| c.offset);
+        let n: usize = self.chunks.iter().map(|c| c.labels.dims()[0]).sum();
+        start..start + n
+    }
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// FNV-1a (64 bit) of the label sequence: cheap, order-sensitive.
@@ -134,7 +173,7 @@ impl std::fmt::Debug for Streamed {
 #[derive(Debug)]
 pub(crate) enum Rows {
     Resident { shards: Vec<Shard>, cache_top: bool },
-    Streamed(Streamed),
+    Streamed(Box<Streamed>),
 }
 
 /// `params` on `device` (a no-op when they are there already).
@@ -175,31 +214,68 @@ fn per_chunk<R: Send>(
     f: &(dyn Fn(&mut Chunk) -> Result<R> + Sync),
     merge: Merge<'_, R>,
 ) -> Result<Option<R>> {
+    // A shard's computation is isolated: a panic there (a remote device whose worker died, a
+    // backend bug) is an error naming the shard's worker, not a crash of the fit.
     let run = |shard: &mut Shard| -> Result<Option<R>> {
-        let mut acc = None;
-        for chunk in &mut shard.chunks {
-            fold_into(&mut acc, f(chunk)?, merge);
-        }
-        Ok(acc)
+        let (worker, timeout) = (shard.worker.clone(), shard.timeout);
+        let chunks = &mut shard.chunks;
+        let mut pass = move || {
+            let mut acc = None;
+            for chunk in chunks.iter_mut() {
+                fold_into(&mut acc, f(chunk)?, merge);
+            }
+            Ok(acc)
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match worker {
+            Some(_) => super::workers::on_worker(pass),
+            None => pass(),
+        }));
+        outcome.unwrap_or_else(|payload| {
+            let reason = panic_message(payload.as_ref());
+            Err(match worker {
+                Some(worker) => NgmnnError::Worker {
+                    reason: super::workers::lost_reason(&worker, &reason, timeout),
+                    worker,
+                },
+                None => NgmnnError::Numerical {
+                    context: "a pass over the training rows",
+                    reason: format!("the computation panicked: {reason}"),
+                },
+            })
+        })
     };
-    if let [one] = shards {
+    let watched = shards.iter().any(|s| s.worker.is_some());
+    if let [one] = shards
+        && !watched
+    {
         return run(one);
     }
+    // Each shard on its own thread; with remote workers this thread watches the deadlines.
+    let deadlines: Vec<(Option<String>, Duration)> = shards
+        .iter()
+        .map(|s| (s.worker.clone(), s.timeout))
+        .collect();
     let parts: Vec<Result<Option<R>>> = std::thread::scope(|scope| {
+        let (done, finished) = channel::<usize>();
         let handles: Vec<_> = shards
             .iter_mut()
-            .map(|s| scope.spawn(move || run(s)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(NgmnnError::Numerical {
-                        context: "sharded pass",
-                        reason: "a shard's thread panicked".into(),
-                    })
+            .enumerate()
+            .map(|(i, s)| {
+                let done = done.clone();
+                scope.spawn(move || {
+                    let out = run(s);
+                    let _ = done.send(i);
+                    out
                 })
             })
+            .collect();
+        drop(done);
+        if watched {
+            watch(&deadlines, &finished);
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a shard's panics are caught in `run`"))
             .collect()
     });
     let mut acc = None;
@@ -209,6 +285,47 @@ fn per_chunk<R: Send>(
         }
     }
     Ok(acc)
+}
+
+/// Wait for the shards' threads to report (`finished` gets each one's index); a remote
+/// worker still busy past its deadline is cut off ([`crate::train::Workers::with_timeout`]),
+/// which makes its thread fail with [`NgmnnError::Worker`].
+fn watch(deadlines: &[(Option<String>, Duration)], finished: &std::sync::mpsc::Receiver<usize>) {
+    let start = Instant::now();
+    let mut busy: Vec<bool> = vec![true; deadlines.len()];
+    let mut cut: Vec<&str> = Vec::new();
+    while busy.iter().any(|&b| b) {
+        // The next deadline among the busy remote workers not cut off yet.
+        let next = deadlines
+            .iter()
+            .zip(&busy)
+            .filter_map(|((worker, t), &b)| match worker {
+                Some(w) if b && !cut.contains(&w.as_str()) => Some(*t),
+                _ => None,
+            })
+            .min();
+        let wait = next.map(|t| t.saturating_sub(start.elapsed()));
+        let received = match wait {
+            Some(wait) => finished.recv_timeout(wait),
+            None => finished.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match received {
+            Ok(i) => busy[i] = false,
+            Err(RecvTimeoutError::Timeout) => {
+                for ((worker, t), &b) in deadlines.iter().zip(&busy) {
+                    if let Some(w) = worker
+                        && b
+                        && start.elapsed() >= *t
+                        && !cut.contains(&w.as_str())
+                    {
+                        cut.push(w);
+                        super::workers::disconnect(w);
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
 }
 
 impl Rows {
@@ -222,7 +339,7 @@ impl Rows {
         dtype: DType,
         chunk_rows: usize,
     ) -> Self {
-        Rows::Streamed(Streamed {
+        Rows::Streamed(Box::new(Streamed {
             source,
             device,
             dtype,
@@ -230,7 +347,7 @@ impl Rows {
             classes,
             counts: None,
             checksum: None,
-        })
+        }))
     }
 
     /// The rows of a stream as its source announces them (see [`BatchSource::rows_hint`]);
@@ -246,6 +363,28 @@ impl Rows {
                     .sum(),
             ),
         }
+    }
+
+    /// Replace every resident shard held by the worker `lost` with the shards `replace`
+    /// makes of its rows, in place (row order is kept); returns the rows moved.
+    pub fn replace_worker(
+        &mut self,
+        lost: &str,
+        replace: &dyn Fn(std::ops::Range<usize>) -> Vec<Shard>,
+    ) -> Vec<std::ops::Range<usize>> {
+        let Rows::Resident { shards, .. } = self else {
+            return Vec::new();
+        };
+        let mut moved = Vec::new();
+        for shard in std::mem::take(shards) {
+            if shard.worker() == Some(lost) {
+                moved.push(shard.rows());
+                shards.extend(replace(shard.rows()));
+            } else {
+                shards.push(shard);
+            }
+        }
+        moved
     }
 
     /// Per-class counts (streamed: of the last complete pass).

@@ -8,6 +8,7 @@ use burn::tensor::{DType, Device, Int, Tensor};
 use faer::Mat;
 
 use super::ClosedFormFit;
+use super::recovery::{self, Recovery};
 use crate::data::{BatchSource, LabeledData};
 use crate::error::{NgmnnError, Result};
 use crate::linalg::{from_host, from_host_vec, scalar, to_host, to_host_vec};
@@ -17,8 +18,8 @@ use crate::solve::{
     ClassRidge, ColumnMoments, RandomScale, RidgeForm, feature_factors, mask_receptive_fields,
     unit_scaling,
 };
-use crate::train::ClosedFormConfig;
 use crate::train::rows::{BatchView, Rows, Shard};
+use crate::train::{ClosedFormConfig, Worker, Workers};
 
 impl ClosedFormFit {
     /// Upload the data, factor layer 1's system and run the initial forward pass.
@@ -52,44 +53,95 @@ impl ClosedFormFit {
         valid: Option<&LabeledData>,
         devices: &[Device],
     ) -> Result<Self> {
+        Self::on_workers(config, model, train, valid, &Workers::local(devices))
+    }
+
+    /// As [`ClosedFormFit::new`] with the training rows split over `workers` (see
+    /// [`ClosedForm::fit_on_workers`](super::ClosedForm::fit_on_workers)). A remote worker
+    /// lost during the setup is dropped and the setup starts again on the others.
+    ///
+    /// # Errors
+    /// As [`ClosedForm::fit_on_workers`](super::ClosedForm::fit_on_workers).
+    pub fn on_workers(
+        config: ClosedFormConfig,
+        model: &Ngmnn,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
+        workers: &Workers,
+    ) -> Result<Self> {
+        let mut workers = workers.clone();
+        let mut events = Vec::new();
+        loop {
+            match Self::sharded_once(config.clone(), model, train, valid, &workers) {
+                Err(NgmnnError::Worker { worker, reason }) if workers.any_remote() => {
+                    if workers.lose(&worker).is_empty() {
+                        return Err(NgmnnError::Worker {
+                            worker,
+                            reason: format!("{reason}; no worker is left to hold the rows"),
+                        });
+                    }
+                    events.push(format!(
+                        "worker {worker} lost during the setup ({}): the rows are sharded over {}",
+                        recovery::first_line(&reason),
+                        recovery::names(workers.active())
+                    ));
+                }
+                Ok(mut fit) => {
+                    if workers.any_remote() {
+                        let chunk = fit.chunk_rows(model);
+                        fit.recovery = Some(Recovery::new(train.clone(), workers, chunk, events));
+                    }
+                    return Ok(fit);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// [`ClosedFormFit::on_workers`]'s setup on `workers`, without recovery.
+    fn sharded_once(
+        config: ClosedFormConfig,
+        model: &Ngmnn,
+        train: &LabeledData,
+        valid: Option<&LabeledData>,
+        workers: &Workers,
+    ) -> Result<Self> {
+        let (timeout, workers) = (workers.timeout(), workers.active());
         config.check()?;
         check_data(model, train, "training")?;
         if let Some(v) = valid {
             check_data(model, v, "validation")?;
         }
         check_classes(&train.class_counts(), train.n(), Some(train.name()))?;
-        if devices.is_empty() || devices.len() > train.n() {
+        if workers.is_empty() || workers.len() > train.n() {
             return Err(NgmnnError::config(
                 "devices",
-                devices.len(),
+                workers.len(),
                 "need at least 1 device and no more devices than training samples",
             ));
         }
         let dtype: DType = config.precision.dtype();
         let chunk = config.chunk_rows.unwrap_or_else(|| chunk_rows(model));
-        let (n, parts) = (train.n(), devices.len());
-        let mut shards = Vec::with_capacity(parts);
-        for (i, device) in devices.iter().enumerate() {
-            let (lo, hi) = (i * n / parts, (i + 1) * n / parts);
-            // One shard is the whole set: no host copy of it.
-            let part = match parts {
-                1 => Cow::Borrowed(train),
-                _ => Cow::Owned(train.subset(&(lo..hi).collect::<Vec<_>>(), train.name())),
-            };
-            shards.push(Shard::new(
-                lo,
-                part.features_tensor(device, dtype),
-                part.one_hot_tensor(device, dtype),
-                part.labels_tensor(device),
-                chunk,
-            ));
-        }
+        let (n, parts) = (train.n(), workers.len());
+        let shards = workers
+            .iter()
+            .enumerate()
+            .map(|(i, worker)| {
+                let rows = i * n / parts..(i + 1) * n / parts;
+                upload_shard(train, rows, worker, timeout, dtype, chunk)
+            })
+            .collect();
         let valid = valid.map(|v| resident(v, &model.decision.weight.device(), dtype, chunk));
         let rows = Rows::Resident {
             shards,
             cache_top: true,
         };
         Self::from_rows(config, model, rows, valid, train.class_counts())
+    }
+
+    /// Rows per chunk of this fit for `model`.
+    fn chunk_rows(&self, model: &Ngmnn) -> usize {
+        self.config.chunk_rows.unwrap_or_else(|| chunk_rows(model))
     }
 
     /// As [`ClosedFormFit::new`] from device tensors: features `x` `[n, d]` (any float dtype;
@@ -230,6 +282,7 @@ impl ClosedFormFit {
             params,
             host,
             best: None,
+            recovery: None,
             passes: 0,
             epoch: 0,
         };
@@ -318,6 +371,32 @@ impl ClosedFormFit {
         self.passes += 1;
         Ok(moments)
     }
+}
+
+/// The rows `range` of `train` resident on `worker`'s device in `dtype` (no host copy when
+/// the range is the whole set); a remote worker's shard is named by it.
+pub(super) fn upload_shard(
+    train: &LabeledData,
+    range: std::ops::Range<usize>,
+    worker: &Worker,
+    timeout: std::time::Duration,
+    dtype: DType,
+    chunk: usize,
+) -> Shard {
+    let part = if range == (0..train.n()) {
+        Cow::Borrowed(train)
+    } else {
+        Cow::Owned(train.subset(&range.clone().collect::<Vec<_>>(), train.name()))
+    };
+    let device = &worker.device;
+    Shard::new(
+        range.start,
+        part.features_tensor(device, dtype),
+        part.one_hot_tensor(device, dtype),
+        part.labels_tensor(device),
+        chunk,
+    )
+    .on_worker(worker.is_remote().then(|| worker.name.clone()), timeout)
 }
 
 /// Elements per chunk of rows (see [`chunk_rows`]): 2^21, 8 MB in f32.

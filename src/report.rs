@@ -32,6 +32,12 @@ pub struct EpochReport {
     /// Floating-point operations of those products.
     #[serde(default)]
     pub gram_flops: f64,
+    /// Workers lost during the epoch and what the fit did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recoveries: Vec<String>,
+    /// Bytes exchanged with remote workers during the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<crate::train::Traffic>,
 }
 
 /// The report of `ngmnn train`.
@@ -72,6 +78,9 @@ pub struct TrainReport {
     pub setup_seconds: f64,
     /// Setup plus all epochs.
     pub total_seconds: f64,
+    /// Bytes exchanged with remote workers during the setup (the rows' upload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_traffic: Option<crate::train::Traffic>,
 }
 
 impl TrainReport {
@@ -90,6 +99,8 @@ impl TrainReport {
                 passes: r.passes,
                 gram_seconds: r.gram_seconds,
                 gram_flops: r.gram_flops,
+                recoveries: r.recoveries.clone(),
+                traffic: r.traffic,
             })
             .collect()
     }

@@ -105,6 +105,19 @@ fn two_workers_give_the_single_machine_weights() {
         assert!(diff < 1e-8, "two workers: weights differ by {diff:e}");
         common::same_history(&hs, &hr);
         assert!(hr.epochs.iter().all(|r| r.recoveries.is_empty()));
+        // The rows went up once (f64); an epoch sends the weights and per-row scalars only.
+        let upload = hr.setup_traffic.expect("traffic with remote workers");
+        assert!(
+            upload.sent as usize >= train.n() * train.d() * 8,
+            "{upload:?}"
+        );
+        for r in &hr.epochs {
+            let t = r.traffic.expect("traffic with remote workers");
+            assert!(
+                t.sent > 0 && t.received > 0 && t.sent < upload.sent / 2,
+                "{t:?}"
+            );
+        }
     });
 }
 

@@ -266,6 +266,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .with_epochs_done(done);
     history.setup_seconds += start.elapsed().as_secs_f64();
     history.base_form = Some(fit.base_form());
+    history.setup_traffic = fit.setup_traffic();
+    super::workers::say_setup(&fit, chatty);
     if chatty && fit.base_form() == RidgeForm::Dual {
         println!(
             "the lowest learned layer's input is wider than the {} training rows: its ridge is \
@@ -512,8 +514,15 @@ fn save(
 }
 
 fn row(r: &EpochRecord) -> String {
+    let traffic = r.traffic.map_or(String::new(), |t| {
+        format!(
+            "  ({:.3} MB sent, {:.3} MB received)",
+            t.sent as f64 * 1e-6,
+            t.received as f64 * 1e-6
+        )
+    });
     format!(
-        "{:>5}  {:>9.4}  {:>9}  {:>14.6e}  {:>8.3}",
+        "{:>5}  {:>9.4}  {:>9}  {:>14.6e}  {:>8.3}{traffic}",
         r.epoch,
         r.train_acc,
         fmt_opt(r.valid_acc),
@@ -577,6 +586,7 @@ pub(super) fn report(
         final_test_macro_f1: f1,
         setup_seconds: history.setup_seconds,
         total_seconds: history.total_seconds(),
+        setup_traffic: history.setup_traffic,
     }
 }
 

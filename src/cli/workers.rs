@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use clap::Args;
-use ngmnn::train::Workers;
+use ngmnn::train::{ClosedFormFit, Workers};
 
 use super::common::BackendArgs;
 
@@ -77,6 +77,20 @@ fn remote_workers(_: &WorkersArgs) -> anyhow::Result<Workers> {
         "--workers needs the `remote` feature: build ngmnn with `--features remote` (here and on \
          the workers)"
     )
+}
+
+/// Say what the setup exchanged with remote workers (the rows' upload).
+pub(super) fn say_setup(fit: &ClosedFormFit, chatty: bool) {
+    let traffic = fit.traffic();
+    if chatty && !traffic.is_empty() {
+        for (name, t) in traffic {
+            println!(
+                "worker {name}: setup (rows uploaded, first pass) {:.1} MB sent, {:.3} MB received",
+                t.sent as f64 * 1e-6,
+                t.received as f64 * 1e-6
+            );
+        }
+    }
 }
 
 /// Run `ngmnn worker`.

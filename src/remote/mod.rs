@@ -13,9 +13,9 @@
 //! tunnel; a token ([`WorkerServer::bind`], [`connect`]) only stops stray clients.
 
 #[cfg(target_os = "linux")]
-mod disconnect;
+mod sockets;
 #[cfg(target_os = "linux")]
-pub(crate) use disconnect::disconnect;
+pub(crate) use sockets::{disconnect, traffic};
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::Path;

@@ -445,6 +445,7 @@ impl ClosedFormFit {
             gram_flops: gram.flops,
             seconds: start.elapsed().as_secs_f64(),
             recoveries: Vec::new(),
+            traffic: None,
         })
     }
 

@@ -42,6 +42,10 @@ pub struct EpochRecord {
     /// weights ([`crate::train::Workers`]). Empty for an uninterrupted epoch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recoveries: Vec<String>,
+    /// Bytes exchanged with remote workers during the epoch (feature `remote`, Linux; `None`
+    /// without remote workers). A worker lost in the epoch is not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<super::Traffic>,
 }
 
 impl EpochRecord {
@@ -64,6 +68,10 @@ pub struct History {
     /// before it was recorded.
     #[serde(default)]
     pub base_form: Option<RidgeForm>,
+    /// Bytes exchanged with remote workers during the setup (the rows' upload and the first
+    /// pass; feature `remote`, Linux), summed over the workers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_traffic: Option<super::Traffic>,
 }
 
 impl History {
@@ -73,6 +81,7 @@ impl History {
             setup_seconds,
             epochs: Vec::with_capacity(epochs),
             base_form: Some(fit.base_form()),
+            setup_traffic: fit.setup_traffic(),
         }
     }
 

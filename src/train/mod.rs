@@ -11,4 +11,4 @@ pub(crate) use closed_form::accuracy;
 pub use closed_form::{ClosedForm, ClosedFormFit};
 pub use config::{ClosedFormConfig, Preset};
 pub use history::{EpochRecord, History};
-pub use workers::{DEFAULT_WORKER_TIMEOUT, Worker, Workers, quiet_worker_panics};
+pub use workers::{DEFAULT_WORKER_TIMEOUT, Traffic, Worker, Workers, quiet_worker_panics};

@@ -123,6 +123,11 @@ impl Shard {
         self.worker.as_deref()
     }
 
+    /// The device holding the shard.
+    pub fn device(&self) -> Device {
+        self.chunks[0].x.device()
+    }
+
     /// The global rows of the shard.
     pub fn rows(&self) -> std::ops::Range<usize> {
         let start = self.chunks.first().map_or(0, |c| c.offset);
@@ -211,18 +216,18 @@ fn fold_into<R>(acc: &mut Option<R>, next: R, merge: Merge<'_, R>) {
 /// results in row order; `None` without rows.
 fn per_chunk<R: Send>(
     shards: &mut [Shard],
-    f: &(dyn Fn(&mut Chunk) -> Result<R> + Sync),
+    f: &(dyn Fn(usize, &mut Chunk) -> Result<R> + Sync),
     merge: Merge<'_, R>,
 ) -> Result<Option<R>> {
     // A shard's computation is isolated: a panic there (a remote device whose worker died, a
     // backend bug) is an error naming the shard's worker, not a crash of the fit.
-    let run = |shard: &mut Shard| -> Result<Option<R>> {
+    let run = |index: usize, shard: &mut Shard| -> Result<Option<R>> {
         let (worker, timeout) = (shard.worker.clone(), shard.timeout);
         let chunks = &mut shard.chunks;
         let mut pass = move || {
             let mut acc = None;
             for chunk in chunks.iter_mut() {
-                fold_into(&mut acc, f(chunk)?, merge);
+                fold_into(&mut acc, f(index, chunk)?, merge);
             }
             Ok(acc)
         };
@@ -248,7 +253,7 @@ fn per_chunk<R: Send>(
     if let [one] = shards
         && !watched
     {
-        return run(one);
+        return run(0, one);
     }
     // Each shard on its own thread; with remote workers this thread watches the deadlines.
     let deadlines: Vec<(Option<String>, Duration)> = shards
@@ -263,7 +268,7 @@ fn per_chunk<R: Send>(
             .map(|(i, s)| {
                 let done = done.clone();
                 scope.spawn(move || {
-                    let out = run(s);
+                    let out = run(i, s);
                     let _ = done.send(i);
                     out
                 })
@@ -422,11 +427,17 @@ impl Rows {
         match self {
             Rows::Resident { shards, cache_top } => {
                 let cache = *cache_top;
+                // The parameters go to each shard's device once per pass (not once per chunk:
+                // on a remote worker every copy is network traffic).
+                let locals: Vec<Vec<LayerParams>> = shards
+                    .iter()
+                    .map(|s| on_device(params, &s.device()))
+                    .collect();
                 per_chunk(
                     shards,
-                    &|chunk: &mut Chunk| {
-                        let local = on_device(params, &chunk.x.device());
-                        let acts = forward_layers(chunk.x.clone(), &local, activation);
+                    &|shard: usize, chunk: &mut Chunk| {
+                        let local = &locals[shard];
+                        let acts = forward_layers(chunk.x.clone(), local, activation);
                         let out = kernel(&chunk.view(), &acts)?;
                         chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
                         Ok(out)
@@ -454,21 +465,27 @@ impl Rows {
         merge: Merge<'_, R>,
     ) -> Result<Option<R>> {
         match self {
-            Rows::Resident { shards, .. } => per_chunk(
-                shards,
-                &|chunk: &mut Chunk| {
-                    let top = match &chunk.top {
-                        Some(top) => top.clone(),
-                        None => forward_hidden(
-                            chunk.x.clone(),
-                            &on_device(hidden, &chunk.x.device()),
-                            activation,
-                        ),
-                    };
-                    kernel(&chunk.view(), &top)
-                },
-                merge,
-            ),
+            Rows::Resident { shards, .. } => {
+                // Kept inputs need no hidden layers: copy them only where a chunk needs them.
+                let locals: Vec<Vec<LayerParams>> = shards
+                    .iter()
+                    .map(|s| match s.chunks.iter().all(|c| c.top.is_some()) {
+                        true => Vec::new(),
+                        false => on_device(hidden, &s.device()),
+                    })
+                    .collect();
+                per_chunk(
+                    shards,
+                    &|shard: usize, chunk: &mut Chunk| {
+                        let top = match &chunk.top {
+                            Some(top) => top.clone(),
+                            None => forward_hidden(chunk.x.clone(), &locals[shard], activation),
+                        };
+                        kernel(&chunk.view(), &top)
+                    },
+                    merge,
+                )
+            }
             Rows::Streamed(s) => {
                 let local = on_device(hidden, &s.device);
                 s.pass(

@@ -9,7 +9,7 @@
 //! connection ends (its process died: noticed at once; its machine or network went away:
 //! Burn's keep-alive notices within about 30 s) or when its part of a pass takes longer than
 //! the workers' timeout (a frozen process: the fit then cuts the connection itself, see
-//! `remote/disconnect.rs`). Local devices are not expected to vanish: a failure there ends the
+//! `remote/sockets.rs`). Local devices are not expected to vanish: a failure there ends the
 //! fit with an error.
 
 use std::cell::Cell;
@@ -42,6 +42,36 @@ impl Worker {
         // Burn 0.22.1 exposes a device's backend only through its dispatch type, which is not
         // re-exported; its `Debug` form names the variant: `Device<Remote(RemoteDevice {..})>`.
         format!("{:?}", self.device).starts_with("Device<Remote(")
+    }
+}
+
+/// Bytes this process exchanged with workers over TCP (payload, as the kernel counts it:
+/// WebSocket framing included, TCP/IP headers not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Traffic {
+    /// Bytes sent to the workers (acknowledged by them).
+    pub sent: u64,
+    /// Bytes received from the workers.
+    pub received: u64,
+}
+
+impl Traffic {
+    /// What was exchanged between `earlier` and `self` (0 where a connection closed since).
+    pub fn since(self, earlier: Self) -> Self {
+        Self {
+            sent: self.sent.saturating_sub(earlier.sent),
+            received: self.received.saturating_sub(earlier.received),
+        }
+    }
+}
+
+impl std::ops::Add for Traffic {
+    type Output = Self;
+    fn add(self, other: Self) -> Self {
+        Self {
+            sent: self.sent + other.sent,
+            received: self.received + other.received,
+        }
     }
 }
 
@@ -109,6 +139,18 @@ impl Workers {
         &self.spares
     }
 
+    /// Bytes exchanged so far with each remote worker, on its open connections (feature
+    /// `remote`, Linux; empty otherwise). A lost worker's connection is gone, and with it its
+    /// count.
+    pub fn traffic(&self) -> Vec<(String, Traffic)> {
+        self.active
+            .iter()
+            .chain(&self.spares)
+            .filter(|w| w.is_remote())
+            .filter_map(|w| Some((w.name.clone(), worker_traffic(&w.name)?)))
+            .collect()
+    }
+
     /// Whether a worker can be lost (some active worker or spare is remote).
     pub(crate) fn any_remote(&self) -> bool {
         self.active
@@ -129,6 +171,33 @@ impl Workers {
         self.active.push(spare.clone());
         vec![spare]
     }
+}
+
+/// The bytes exchanged so far with the remote worker `name` (see [`Workers::traffic`]).
+fn worker_traffic(name: &str) -> Option<Traffic> {
+    #[cfg(all(feature = "remote", target_os = "linux"))]
+    {
+        Some(crate::remote::traffic(name))
+    }
+    #[cfg(not(all(feature = "remote", target_os = "linux")))]
+    {
+        let _ = name;
+        None
+    }
+}
+
+/// The bytes of `after` not in `before`, summed over the workers in both.
+pub(crate) fn traffic_since(after: &[(String, Traffic)], before: &[(String, Traffic)]) -> Traffic {
+    after
+        .iter()
+        .map(|(name, t)| {
+            let earlier = before
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(Traffic::default(), |(_, e)| *e);
+            t.since(earlier)
+        })
+        .fold(Traffic::default(), |a, b| a + b)
 }
 
 /// Workers whose connection the watchdog cut (their failure is then explained by it).
@@ -186,7 +255,7 @@ pub(crate) fn lost_reason(name: &str, message: &str, timeout: Duration) -> Strin
     format!("its connection ended: {}", last.trim())
 }
 
-/// Cut this process's connection to the remote worker `name` (see `remote/disconnect.rs`);
+/// Cut this process's connection to the remote worker `name` (see `remote/sockets.rs`);
 /// whether one was found. Without the `remote` feature, or off Linux, nothing can be cut.
 pub(crate) fn disconnect(name: &str) -> bool {
     if let Ok(mut cut) = CUT.lock() {

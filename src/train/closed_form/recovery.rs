@@ -29,7 +29,8 @@ pub(super) struct Recovery {
     /// The training rows, on the host.
     train: LabeledData,
     workers: Workers,
-    chunk: usize,
+    /// Rows per chunk, local and remote ([`super::setup::chunking`]).
+    chunks: (usize, usize),
     /// Events not yet reported in an epoch's record (a worker lost during the setup).
     pending: Vec<String>,
 }
@@ -38,13 +39,13 @@ impl Recovery {
     pub(super) fn new(
         train: LabeledData,
         workers: Workers,
-        chunk: usize,
+        chunks: (usize, usize),
         pending: Vec<String>,
     ) -> Self {
         Self {
             train,
             workers,
-            chunk,
+            chunks,
             pending,
         }
     }
@@ -92,6 +93,7 @@ impl ClosedFormFit {
             .as_mut()
             .map(|r| std::mem::take(&mut r.pending))
             .unwrap_or_default();
+        let before = self.traffic();
         let mut moved = false;
         loop {
             let attempt = if moved {
@@ -102,6 +104,9 @@ impl ClosedFormFit {
             match attempt {
                 Ok(mut record) => {
                     record.recoveries = notes;
+                    let after = self.traffic();
+                    record.traffic = (!after.is_empty())
+                        .then(|| crate::train::workers::traffic_since(&after, &before));
                     return Ok(record);
                 }
                 Err(NgmnnError::Worker { worker, reason }) if self.recovery.is_some() => {
@@ -113,6 +118,22 @@ impl ClosedFormFit {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Bytes exchanged so far with each remote worker of the fit (see
+    /// [`Workers::traffic`]; empty without remote workers).
+    pub fn traffic(&self) -> Vec<(String, crate::train::Traffic)> {
+        self.recovery
+            .as_ref()
+            .map(|r| r.workers.traffic())
+            .unwrap_or_default()
+    }
+
+    /// [`ClosedFormFit::traffic`] summed over the workers (`None` without remote workers):
+    /// right after the setup, what the setup exchanged.
+    pub fn setup_traffic(&self) -> Option<crate::train::Traffic> {
+        let traffic = self.traffic();
+        (!traffic.is_empty()).then(|| crate::train::workers::traffic_since(&traffic, &[]))
     }
 
     /// The forward pass at the current parameters: what an epoch starts from.
@@ -142,13 +163,13 @@ impl ClosedFormFit {
                 reason: format!("{reason}; no worker is left to take over its rows"),
             });
         }
-        let (train, chunk, dtype) = (&recovery.train, recovery.chunk, *dtype);
+        let (train, chunks, dtype) = (&recovery.train, recovery.chunks, *dtype);
         let timeout = recovery.workers.timeout();
         let moved = rows.replace_worker(lost, &|range| {
             split(&range, takers.len())
                 .into_iter()
                 .zip(&takers)
-                .map(|(part, taker)| upload_shard(train, part, taker, timeout, dtype, chunk))
+                .map(|(part, taker)| upload_shard(train, part, taker, timeout, dtype, chunks))
                 .collect()
         });
         let count: usize = moved.iter().map(Range::len).sum();

@@ -88,8 +88,8 @@ impl ClosedFormFit {
                 }
                 Ok(mut fit) => {
                     if workers.any_remote() {
-                        let chunk = fit.chunk_rows(model);
-                        fit.recovery = Some(Recovery::new(train.clone(), workers, chunk, events));
+                        let chunks = chunking(&fit.config, model);
+                        fit.recovery = Some(Recovery::new(train.clone(), workers, chunks, events));
                     }
                     return Ok(fit);
                 }
@@ -122,13 +122,14 @@ impl ClosedFormFit {
         }
         let dtype: DType = config.precision.dtype();
         let chunk = config.chunk_rows.unwrap_or_else(|| chunk_rows(model));
+        let chunks = chunking(&config, model);
         let (n, parts) = (train.n(), workers.len());
         let shards = workers
             .iter()
             .enumerate()
             .map(|(i, worker)| {
                 let rows = i * n / parts..(i + 1) * n / parts;
-                upload_shard(train, rows, worker, timeout, dtype, chunk)
+                upload_shard(train, rows, worker, timeout, dtype, chunks)
             })
             .collect();
         let valid = valid.map(|v| resident(v, &model.decision.weight.device(), dtype, chunk));
@@ -137,11 +138,6 @@ impl ClosedFormFit {
             cache_top: true,
         };
         Self::from_rows(config, model, rows, valid, train.class_counts())
-    }
-
-    /// Rows per chunk of this fit for `model`.
-    fn chunk_rows(&self, model: &Ngmnn) -> usize {
-        self.config.chunk_rows.unwrap_or_else(|| chunk_rows(model))
     }
 
     /// As [`ClosedFormFit::new`] from device tensors: features `x` `[n, d]` (any float dtype;
@@ -373,16 +369,32 @@ impl ClosedFormFit {
     }
 }
 
+/// Rows per chunk on a local device and on a remote worker: `config.chunk_rows` if set, else
+/// [`chunk_rows`] locally and the whole shard on a worker (every chunk's moments are a read
+/// over the network, so a worker computes its shard in one piece).
+pub(super) fn chunking(config: &ClosedFormConfig, model: &Ngmnn) -> (usize, usize) {
+    (
+        config.chunk_rows.unwrap_or_else(|| chunk_rows(model)),
+        config.chunk_rows.unwrap_or(usize::MAX),
+    )
+}
+
 /// The rows `range` of `train` resident on `worker`'s device in `dtype` (no host copy when
-/// the range is the whole set); a remote worker's shard is named by it.
+/// the range is the whole set), in chunks of `chunks.0` rows on a local device and
+/// `chunks.1` on a remote worker, which names the shard.
 pub(super) fn upload_shard(
     train: &LabeledData,
     range: std::ops::Range<usize>,
     worker: &Worker,
     timeout: std::time::Duration,
     dtype: DType,
-    chunk: usize,
+    chunks: (usize, usize),
 ) -> Shard {
+    let chunk = if worker.is_remote() {
+        chunks.1
+    } else {
+        chunks.0
+    };
     let part = if range == (0..train.n()) {
         Cow::Borrowed(train)
     } else {

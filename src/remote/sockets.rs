@@ -1,4 +1,5 @@
-//! Cutting the connection to a worker that stopped answering.
+//! This process's connections to a worker: cutting them when it stopped answering, and
+//! counting their bytes.
 //!
 //! A worker whose process is frozen (stopped, deadlocked, swapping) keeps its TCP connection
 //! open: the kernel still answers keep-alive probes, so Burn's client waits for its answer
@@ -12,20 +13,54 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-/// Shut down this process's connections to the worker at `url` (`ws://HOST:PORT`); whether
-/// one was found.
-pub(crate) fn disconnect(url: &str) -> bool {
+use crate::train::Traffic;
+
+/// The established connections of this process to the worker at `url` (`ws://HOST:PORT`), as
+/// file descriptors.
+fn worker_fds(url: &str) -> Vec<i32> {
     let Some(authority) = url.split("://").nth(1) else {
-        return false;
+        return Vec::new();
     };
     let authority = authority.split('/').next().unwrap_or_default();
     let Ok(addrs) = authority.to_socket_addrs() else {
-        return false;
+        return Vec::new();
     };
     let addrs: Vec<SocketAddr> = addrs.collect();
-    let inodes = connections_to(&addrs);
+    socket_fds(&connections_to(&addrs))
+}
+
+/// The bytes exchanged so far on this process's open connections to the worker at `url`
+/// (`TCP_INFO`: `tcpi_bytes_acked`, `tcpi_bytes_received`).
+pub(crate) fn traffic(url: &str) -> Traffic {
+    let mut total = Traffic::default();
+    for fd in worker_fds(url) {
+        // SAFETY: all-zero bytes are a valid `tcp_info` (plain integers).
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `info` is a writable buffer of `len` bytes; `getsockopt` writes at most `len`
+        // bytes into it and only reads the socket's state.
+        let ok = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                std::ptr::from_mut(&mut info).cast(),
+                &raw mut len,
+            )
+        } == 0;
+        if ok {
+            total.sent += info.tcpi_bytes_acked;
+            total.received += info.tcpi_bytes_received;
+        }
+    }
+    total
+}
+
+/// Shut down this process's connections to the worker at `url` (`ws://HOST:PORT`); whether
+/// one was found.
+pub(crate) fn disconnect(url: &str) -> bool {
     let mut found = false;
-    for fd in socket_fds(&inodes) {
+    for fd in worker_fds(url) {
         // SAFETY: `shutdown` only changes the state of the socket behind `fd`, which the
         // listing above found open and connected to the worker; it closes no descriptor, so
         // the owner (Burn's runtime) keeps a valid descriptor and sees end-of-stream.
@@ -120,15 +155,25 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_is_found_and_shut_down() {
+    fn a_connection_is_found_counted_and_shut_down() {
+        use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let mut client = std::net::TcpStream::connect(addr).unwrap();
-        let (_server, _) = listener.accept().unwrap();
-        assert!(disconnect(&format!("ws://{addr}")));
-        use std::io::Read;
-        let mut buf = [0u8; 1];
+        let (mut peer, _) = listener.accept().unwrap();
+        client.write_all(b"hello").unwrap();
+        let mut got = [0u8; 5];
+        peer.read_exact(&mut got).unwrap();
+        peer.write_all(b"hi").unwrap();
+        client.read_exact(&mut got[..2]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let url = format!("ws://{addr}");
+        let t = traffic(&url);
+        // Linux counts the SYN as one acknowledged byte.
+        assert!(matches!((t.sent, t.received), (5 | 6, 2)), "{t:?}");
+        assert!(disconnect(&url));
         // After shutdown the read returns end-of-stream at once instead of blocking.
+        let mut buf = [0u8; 1];
         assert_eq!(client.read(&mut buf).unwrap(), 0);
         assert!(!disconnect("ws://127.0.0.1:1"));
     }

@@ -27,8 +27,9 @@ const CLASSES: usize = 10;
 const HIDDEN: usize = 256;
 const RUNS: usize = 5;
 
-/// Run `f` once to warm up, then `RUNS` times; print the median (and a rate if `work` > 0).
-fn bench(id: &str, work: f64, unit: &str, mut f: impl FnMut()) {
+/// Run `f` once to warm up, then `RUNS` times; print the median (and a rate if `work` > 0)
+/// and return it.
+fn bench(id: &str, work: f64, unit: &str, mut f: impl FnMut()) -> f64 {
     f();
     let mut times: Vec<f64> = (0..RUNS)
         .map(|_| {
@@ -44,6 +45,7 @@ fn bench(id: &str, work: f64, unit: &str, mut f: impl FnMut()) {
     } else {
         println!("{id:<50} {median:>10.4} s");
     }
+    median
 }
 
 fn backend() -> BackendKind {
@@ -119,12 +121,123 @@ fn closed_form_epoch(kind: BackendKind, device: &Device) {
             };
             let id = format!("closed_form_epoch/{kind}/n{n}_d{d}_h{HIDDEN}_f32{suffix}");
             // Every epoch has the same cost only up to the number of decision rounds: report
-            // the median and the passes of the last one.
-            let mut passes = 0;
-            bench(&id, n as f64, "samples/s", || {
-                passes = fit.epoch().unwrap().passes;
+            // the median and the account of the last one.
+            let mut last = None;
+            let median = bench(&id, n as f64, "samples/s", || {
+                last = Some(fit.epoch().unwrap());
             });
-            println!("{:<50} {passes:>10} passes", "");
+            let r = last.expect("ran");
+            account(
+                &id,
+                n,
+                r.passes,
+                r.gram_flops,
+                r.gram_seconds,
+                median,
+                device,
+            );
+        }
+    }
+}
+
+/// The flops of a closed-form epoch of the paper preset with one hidden layer of `HIDDEN`
+/// units (resident rows; the hidden layer through its class projection, spec §1), by step,
+/// against the backend's matmul rate on the same shape, measured now: the FLOP floor of the
+/// epoch and how far the measured median is from it.
+fn account(
+    id: &str,
+    n: usize,
+    passes: usize,
+    gram_flops: f64,
+    gram_seconds: f64,
+    median: f64,
+    device: &Device,
+) {
+    let (h, c) = (HIDDEN as f64, CLASSES as f64);
+    let n = n as f64;
+    // Forward pass: A G (n x c x h) and the decision layer's outputs (n x h x c).
+    let forward = 2.0 * n * c * h * 2.0;
+    // Every decision-layer pass evaluates the outputs again (losses, slack targets).
+    let losses = 2.0 * n * h * c * passes.saturating_sub(1) as f64;
+    let total = forward + losses + gram_flops;
+    let m = HIDDEN + CLASSES;
+    let rows = 2048.min(n as usize);
+    let probe = random(rows, m, 11, device, DType::F32);
+    let per = (2 * rows * m * m) as f64;
+    let start = Instant::now();
+    let reps = 20;
+    for _ in 0..reps {
+        sync(probe.clone().transpose().matmul(probe.clone()));
+    }
+    let rate = per * reps as f64 / start.elapsed().as_secs_f64();
+    let floor = total / rate;
+    println!(
+        "{:<50} forward {:.2} GF, losses {:.2} GF, moments {:.2} GF ({:.1} GFLOP/s, {:.0}% of matmul {:.1} GFLOP/s)",
+        format!("  account {}", id.rsplit('/').next().unwrap_or(id)),
+        forward * 1e-9,
+        losses * 1e-9,
+        gram_flops * 1e-9,
+        gram_flops / gram_seconds.max(1e-12) * 1e-9,
+        100.0 * gram_flops / gram_seconds.max(1e-12) / rate,
+        rate * 1e-9
+    );
+    println!(
+        "{:<50} floor {:.4} s = {:.2} GF / matmul rate; epoch {:.4} s = {:.1}x the floor ({passes} passes)",
+        "",
+        floor,
+        total * 1e-9,
+        median,
+        median / floor
+    );
+}
+
+/// Epochs of the reference problems (paper preset, f64, as `ngmnn train --preset paper`),
+/// and one SGD epoch of the same model on the built-in digits.
+fn reference_epochs(kind: BackendKind, device: &Device) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let sets: Vec<(&str, LabeledData, Vec<usize>)> = vec![
+        (
+            "att40",
+            ngmnn::data::load_mat(&dir.join("att40.mat")).unwrap(),
+            vec![64],
+        ),
+        (
+            "umist",
+            ngmnn::data::load_mat(&dir.join("umist.mat")).unwrap(),
+            vec![64, 32],
+        ),
+        (
+            "waveform",
+            ngmnn::data::load_mat(&dir.join("waveform.mat")).unwrap(),
+            vec![10, 4],
+        ),
+        ("digits", ngmnn::data::digits(), vec![64]),
+    ];
+    for (name, data, hidden) in sets {
+        let (train, test) = data.stratified_split(0.3, 0).unwrap();
+        let model = NgmnnConfig::new(train.d(), hidden.clone(), train.n_classes())
+            .init(device)
+            .unwrap();
+        let mut fit =
+            ClosedFormFit::new(ClosedFormConfig::paper(), &model, &train, Some(&test)).unwrap();
+        let id = format!(
+            "reference_epoch/{kind}/{name}_{}x{}_h{hidden:?}_f64",
+            train.n(),
+            train.d()
+        );
+        bench(&id, 0.0, "", || {
+            fit.epoch().unwrap();
+        });
+        if name == "digits" {
+            let trainer = GradientConfig::new()
+                .with_optimizer(OptimizerKind::Sgd)
+                .with_epochs(1)
+                .init()
+                .unwrap();
+            let id = format!("reference_epoch/{kind}/{name}_sgd_epoch_batch64_f32");
+            bench(&id, 0.0, "", || {
+                trainer.fit(model.clone(), &train, None).unwrap();
+            });
         }
     }
 }
@@ -303,7 +416,8 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let groups: [(&str, Group); 6] = [
+    let groups: [(&str, Group); 7] = [
+        ("reference_epoch", reference_epochs),
         ("gram_matmul", matmul),
         ("gram_fraction", gram_fraction),
         ("closed_form_epoch", closed_form_epoch),

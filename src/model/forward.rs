@@ -73,3 +73,34 @@ pub fn forward_layers(x: Tensor<2>, layers: &[LayerParams], activation: Activati
     inputs.push(h);
     Activations { inputs, logits }
 }
+
+/// [`forward_layers`] from layer `first`'s pre-activation `z` (`[n, d_{first+1}]`), given by
+/// the caller, through `layers[first..]`'s activation and the layers above. The inputs of the
+/// layers below (`inputs[..=first]`) are not computed: they are empty (`[0, d_l]`) tensors.
+pub fn forward_from(
+    z: Tensor<2>,
+    first: usize,
+    layers: &[LayerParams],
+    activation: Activation,
+) -> Activations {
+    let device = z.device();
+    let mut inputs: Vec<Tensor<2>> = layers[..=first]
+        .iter()
+        .map(|l| Tensor::zeros([0, l.w.dims()[0]], (&device, z.dtype())))
+        .collect();
+    let (last, hidden) = layers
+        .split_last()
+        .expect("an NGMNN has at least one layer");
+    if first == layers.len() - 1 {
+        return Activations { inputs, logits: z };
+    }
+    let mut h = row_normalize(activation.forward(z));
+    for layer in &hidden[first + 1..] {
+        let next = row_normalize(activation.forward(layer.affine(h.clone())));
+        inputs.push(h);
+        h = next;
+    }
+    let logits = last.affine(h.clone());
+    inputs.push(h);
+    Activations { inputs, logits }
+}

@@ -9,6 +9,6 @@ pub mod outdir;
 mod store;
 
 pub use activation::Activation;
-pub use forward::{Activations, LayerParams, forward_layers, row_normalize};
+pub use forward::{Activations, LayerParams, forward_from, forward_layers, row_normalize};
 pub use network::{Ngmnn, NgmnnConfig};
 pub use store::{SavedModel, write_atomic};

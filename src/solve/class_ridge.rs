@@ -193,6 +193,23 @@ impl ClassRidge {
     }
 
     /// `b = G^T mu_Y - W^T mu_H`.
+    /// `P` and `a = mu_Y - P^T mu_H`: the layer's pre-activation for targets `G` is
+    /// `H W + 1 b^T = (H P + 1 a^T) G`, so an input that does not change during a fit is
+    /// projected onto the `c` columns `H P + 1 a^T` once, and each epoch's forward pass through
+    /// the layer is an `n x c` times `c x q` product instead of `n x p` times `p x q`.
+    pub fn projection(&self) -> (&Mat<f64>, Vec<f64>) {
+        let p = &self.projection;
+        let a = (0..p.ncols())
+            .map(|j| {
+                self.mean_y[j]
+                    - (0..p.nrows())
+                        .map(|i| p[(i, j)] * self.mean_h[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        (p, a)
+    }
+
     fn bias(&self, w: &Mat<f64>, g: &Mat<f64>) -> Vec<f64> {
         (0..w.ncols())
             .map(|j| {

@@ -39,7 +39,7 @@ use std::time::Instant;
 use burn::tensor::{DType, Device, Int, Tensor};
 use faer::Mat;
 
-use super::rows::{BatchView, Rows};
+use super::rows::{BatchView, Rows, Shortcut};
 use super::{ClosedFormConfig, EpochRecord, History};
 use crate::data::{BatchSource, LabeledData};
 use crate::error::{NgmnnError, Result};
@@ -260,6 +260,11 @@ pub struct ClosedFormFit {
     /// The lowest learned layer's system: once per fit (its input never changes; set by the
     /// setup), in the form [`ClosedFormFit::base_form`].
     base_system: Option<ClassRidge>,
+    /// The lowest learned layer's projection `P`, `a` on the device ([`Shortcut`]; `None`
+    /// with the proximal ridge, whose weights are not `P G`).
+    projection: Option<(Tensor<2>, Tensor<1>)>,
+    /// The class targets `G` of the lowest learned layer's current weights (`W = P G`).
+    base_targets: Option<Mat<f64>>,
     /// Moments of `[H_l | Y]` for the learned hidden layers' inputs `l = base+1 .. L-2`.
     hidden_moments: Vec<Moments>,
     /// The decision layer's losses at the current parameters, from the last forward pass.
@@ -328,9 +333,16 @@ impl ClosedFormFit {
             losses.extend(b.2);
             (a.0 + b.0, moments, losses)
         };
+        let shortcut = if with_input { None } else { self.shortcut()? };
         let (correct, moments, losses) = self
             .rows
-            .forward_pass(&self.params, self.activation, &kernel, &merge)?
+            .forward_pass(
+                &self.params,
+                self.activation,
+                shortcut.as_ref(),
+                &kernel,
+                &merge,
+            )?
             .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
         self.passes += 1;
         let moments = moments
@@ -395,6 +407,7 @@ impl ClosedFormFit {
             saturated[l] = count / (n * latent.ncols()) as f64;
             let solution = if l == self.base {
                 let system = self.base_system.as_ref().expect("set by the setup");
+                self.base_targets = Some(latent.clone());
                 self.solve_layer(system, l, &latent)?
             } else {
                 let m = &self.hidden_moments[l - self.base - 1];
@@ -410,6 +423,7 @@ impl ClosedFormFit {
         self.hidden_moments = forwarded.moments;
         self.next_losses = Some(forwarded.losses);
         let train_acc = forwarded.correct / n as f64;
+        let shortcut = self.shortcut()?;
         let valid_acc = match &mut self.valid {
             Some(rows) => {
                 let kernel = |batch: &BatchView<'_>, acts: &Activations| {
@@ -420,7 +434,13 @@ impl ClosedFormFit {
                 };
                 let add = |a: (f64, usize), b: (f64, usize)| (a.0 + b.0, a.1 + b.1);
                 let (correct, total) = rows
-                    .forward_pass(&self.params, self.activation, &kernel, &add)?
+                    .forward_pass(
+                        &self.params,
+                        self.activation,
+                        shortcut.as_ref(),
+                        &kernel,
+                        &add,
+                    )?
                     .unwrap_or((0.0, 0));
                 Some(correct / total.max(1) as f64)
             }
@@ -447,6 +467,20 @@ impl ClosedFormFit {
             recoveries: Vec::new(),
             traffic: None,
         })
+    }
+
+    /// The lowest learned layer through its projection, for the current parameters (`None`
+    /// before its first solve and with the proximal ridge).
+    fn shortcut(&self) -> Result<Option<Shortcut>> {
+        let (Some((p, a)), Some(g)) = (&self.projection, &self.base_targets) else {
+            return Ok(None);
+        };
+        Ok(Some(Shortcut {
+            base: self.base,
+            p: p.clone(),
+            a: a.clone(),
+            g: crate::linalg::from_host(g, &self.device, self.dtype),
+        }))
     }
 
     /// Layer `l`'s ridge onto the class targets `latent` from `system`: plain, or proximal to

@@ -20,7 +20,9 @@ use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
 use crate::data::{Batch, BatchSource};
 use crate::error::{NgmnnError, Result};
-use crate::model::{Activation, Activations, LayerParams, forward_layers, row_normalize};
+use crate::model::{
+    Activation, Activations, LayerParams, forward_from, forward_layers, row_normalize,
+};
 
 /// A batch as the kernels see it.
 pub(crate) struct BatchView<'a> {
@@ -43,6 +45,9 @@ struct Chunk {
     labels: Tensor<1, Int>,
     /// The decision layer's input from the last forward pass.
     top: Option<Tensor<2>>,
+    /// The lowest learned layer's input projected onto the class directions,
+    /// `H_base P + 1 a^T` ([`Shortcut`]): fixed for a fit, computed at its first use.
+    projected: Option<Tensor<2>>,
 }
 
 impl Chunk {
@@ -91,6 +96,7 @@ impl Shard {
                 y,
                 labels,
                 top: None,
+                projected: None,
             }]
         } else {
             chunk_ranges(n, chunk_rows)
@@ -100,6 +106,7 @@ impl Shard {
                     y: y.clone().slice([r.clone(), 0..c]),
                     labels: labels.clone().slice(r),
                     top: None,
+                    projected: None,
                 })
                 .collect()
         };
@@ -197,6 +204,33 @@ fn forward_hidden(x: Tensor<2>, hidden: &[LayerParams], activation: Activation) 
     hidden.iter().fold(x, |h, layer| {
         row_normalize(activation.forward(layer.affine(h)))
     })
+}
+
+/// The lowest learned layer `base` through its fixed projection
+/// ([`crate::solve::ClassRidge::projection`]): its pre-activation is `(H_base P + 1 a^T) G` for
+/// the epoch's class targets `G`, so a forward pass computes `A = H_base P + 1 a^T` (`n x c`)
+/// once per fit and then only `A G`; the layers below `base` (the data, a frozen random layer)
+/// are not run again.
+#[derive(Debug, Clone)]
+pub(crate) struct Shortcut {
+    pub base: usize,
+    /// `P`, `[d_base, c]`.
+    pub p: Tensor<2>,
+    /// `a`, `[c]`.
+    pub a: Tensor<1>,
+    /// `G`, `[c, d_{base+1}]`.
+    pub g: Tensor<2>,
+}
+
+impl Shortcut {
+    fn on_device(&self, device: &Device) -> Self {
+        Self {
+            base: self.base,
+            p: self.p.clone().to_device(device),
+            a: self.a.clone().to_device(device),
+            g: self.g.clone().to_device(device),
+        }
+    }
 }
 
 /// How a pass combines the kernels' results: an order-preserving, associative merge
@@ -416,11 +450,14 @@ impl Rows {
     }
 
     /// A forward pass with `params`: `kernel(batch, activations)` per batch, in row order.
-    /// Resident rows with `cache_top` keep the decision layer's input for [`Rows::top_pass`].
+    /// Resident rows with `cache_top` keep the decision layer's input for [`Rows::top_pass`];
+    /// with a `shortcut`, resident rows go through the lowest learned layer by its projection
+    /// (the activations below it are then not computed: empty tensors).
     pub fn forward_pass<R: Send>(
         &mut self,
         params: &[LayerParams],
         activation: Activation,
+        shortcut: Option<&Shortcut>,
         kernel: &(dyn Fn(&BatchView<'_>, &Activations) -> Result<R> + Sync),
         merge: Merge<'_, R>,
     ) -> Result<Option<R>> {
@@ -428,16 +465,56 @@ impl Rows {
             Rows::Resident { shards, cache_top } => {
                 let cache = *cache_top;
                 // The parameters go to each shard's device once per pass (not once per chunk:
-                // on a remote worker every copy is network traffic).
-                let locals: Vec<Vec<LayerParams>> = shards
+                // on a remote worker every copy is network traffic); through a shortcut, only
+                // the layers above its base, and those below while a chunk has no projection.
+                let locals: Vec<(Vec<LayerParams>, Option<Shortcut>)> = shards
                     .iter()
-                    .map(|s| on_device(params, &s.device()))
+                    .map(|s| {
+                        let device = s.device();
+                        match shortcut {
+                            None => (on_device(params, &device), None),
+                            Some(cut) => {
+                                let below = s.chunks.iter().any(|c| c.projected.is_none());
+                                let local = params
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(l, p)| match (l > cut.base, l < cut.base && below) {
+                                        (true, _) | (_, true) => {
+                                            on_device(&[p.clone()], &device).remove(0)
+                                        }
+                                        _ => p.clone(),
+                                    })
+                                    .collect();
+                                (local, Some(cut.on_device(&device)))
+                            }
+                        }
+                    })
                     .collect();
                 per_chunk(
                     shards,
                     &|shard: usize, chunk: &mut Chunk| {
-                        let local = &locals[shard];
-                        let acts = forward_layers(chunk.x.clone(), local, activation);
+                        let (local, cut) = &locals[shard];
+                        let acts = match cut {
+                            None => forward_layers(chunk.x.clone(), local, activation),
+                            Some(cut) => {
+                                let projected = match &chunk.projected {
+                                    Some(a) => a.clone(),
+                                    None => {
+                                        let h = forward_hidden(
+                                            chunk.x.clone(),
+                                            &local[..cut.base],
+                                            activation,
+                                        );
+                                        let a = h.matmul(cut.p.clone())
+                                            + cut.a.clone().unsqueeze::<2>();
+                                        chunk.projected = Some(a.clone());
+                                        a
+                                    }
+                                };
+                                let z = projected.matmul(cut.g.clone());
+                                forward_from(z, cut.base, local, activation)
+                            }
+                        };
                         let out = kernel(&chunk.view(), &acts)?;
                         chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
                         Ok(out)

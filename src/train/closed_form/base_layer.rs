@@ -99,7 +99,7 @@ impl ClosedFormFit {
         };
         let (h, y) = self
             .rows
-            .forward_pass(&self.params, self.activation, &kernel, &concat)?
+            .forward_pass(&self.params, self.activation, None, &kernel, &concat)?
             .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
         self.passes += 1;
         ClassRidge::dual(&Tensor::cat(h, 0), &Tensor::cat(y, 0), self.config.gamma())

@@ -88,6 +88,7 @@ impl ClosedFormFit {
     /// [`NgmnnError::Worker`] when a worker is lost and none is left to take over its rows.
     pub fn epoch(&mut self) -> Result<EpochRecord> {
         let (params, host) = (self.params.clone(), self.host.clone());
+        let base_targets = self.base_targets.clone();
         let mut notes = self
             .recovery
             .as_mut()
@@ -112,6 +113,7 @@ impl ClosedFormFit {
                 Err(NgmnnError::Worker { worker, reason }) if self.recovery.is_some() => {
                     self.params.clone_from(&params);
                     self.host.clone_from(&host);
+                    self.base_targets.clone_from(&base_targets);
                     notes.push(self.move_rows(&worker, &reason)?);
                     moved = true;
                 }

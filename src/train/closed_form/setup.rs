@@ -279,6 +279,8 @@ impl ClosedFormFit {
             host,
             best: None,
             recovery: None,
+            projection: None,
+            base_targets: None,
             passes: 0,
             epoch: 0,
         };
@@ -302,6 +304,14 @@ impl ClosedFormFit {
         });
         fit.hidden_moments = forwarded.moments;
         fit.next_losses = Some(forwarded.losses);
+        if fit.config.proximal.is_none() {
+            let system = fit.base_system.as_ref().expect("set above");
+            let (p, a) = system.projection();
+            fit.projection = Some((
+                from_host(p, &fit.device, dtype),
+                from_host_vec(&a, &fit.device, dtype),
+            ));
+        }
         Ok(fit)
     }
 

@@ -151,7 +151,7 @@ impl ClosedForm {
     }
 
     /// As [`ClosedForm::fit_sharded`] on named workers, typically remote devices on other
-    /// machines ([`crate::remote::connect_workers`], feature `remote`): each holds its shard of
+    /// machines (`remote::connect_workers`, feature `remote`): each holds its shard of
     /// the rows resident (uploaded once per fit in the fit's precision), every pass runs on
     /// all of them at once, and the moments are merged on this host in f64, so the result is
     /// the single-device fit up to rounding.

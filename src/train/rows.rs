@@ -480,7 +480,7 @@ impl Rows {
                                     .enumerate()
                                     .map(|(l, p)| match (l > cut.base, l < cut.base && below) {
                                         (true, _) | (_, true) => {
-                                            on_device(&[p.clone()], &device).remove(0)
+                                            on_device(std::slice::from_ref(p), &device).remove(0)
                                         }
                                         _ => p.clone(),
                                     })

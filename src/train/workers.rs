@@ -1,7 +1,7 @@
 //! The devices of a sharded fit: named workers, spares, and which of them can be lost.
 //!
 //! A sharded fit keeps one contiguous shard of the training rows resident on each active
-//! worker. A worker on a remote device ([`crate::remote`]) can be lost mid-fit (its process
+//! worker. A worker on a remote device (module `remote`, feature `remote`) can be lost mid-fit (its process
 //! dies, its machine or the network goes away): the fit then moves that worker's rows to the
 //! first spare, or splits them over the remaining workers, and redoes the interrupted epoch
 //! from the last completed epoch's weights (a closed-form epoch depends only on them and the

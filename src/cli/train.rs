@@ -263,7 +263,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // A resumed model's random first layer (broad) is already scaled: keep it.
     let trainer = trainer.with_keep_first_layer(done > 0);
     let mut fit = ClosedFormFit::on_workers(trainer.clone(), &model, train, test, &workers)?
-        .with_epochs_done(done);
+        .with_epochs_done(done)
+        .with_base_targets(history.base_targets.clone())?;
     history.setup_seconds += start.elapsed().as_secs_f64();
     history.base_form = Some(fit.base_form());
     history.setup_traffic = fit.setup_traffic();
@@ -370,6 +371,7 @@ pub(super) fn run_epochs(
         }
         bar.inc(1);
         history.epochs.push(record);
+        history.base_targets = fit.base_targets();
         model = fit.write_into(model)?;
         after_epoch(&model, history)?;
     }

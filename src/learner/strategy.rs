@@ -262,7 +262,10 @@ where
         let config = self
             .config
             .clone()
-            .with_keep_first_layer(self.config.keep_first_layer || starting_epoch > 1);
+            .with_keep_first_layer(self.config.keep_first_layer || starting_epoch > 1)
+            // burn-train's checkpoints hold the model only: the projected forward pass would
+            // make a resumed run differ from the uninterrupted one by rounding.
+            .with_projected_forward(Some(false));
         let fit = ClosedFormFit::from_tensors(config, base.head(), x, labels, None);
         let mut fit = match fit {
             Ok(fit) => fit.with_epochs_done(starting_epoch.saturating_sub(1)),

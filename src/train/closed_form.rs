@@ -561,6 +561,48 @@ impl ClosedFormFit {
         self.passes
     }
 
+    /// The class targets `G` of the lowest learned layer's current weights (`W = P G`),
+    /// row-major `c x q`: with [`ClosedFormFit::with_base_targets`], what makes a fit resumed
+    /// from its model exact ([`ClosedFormConfig::projected_forward`]). `None` before the first
+    /// epoch and without the projected forward pass.
+    pub fn base_targets(&self) -> Option<Vec<f64>> {
+        let g = self
+            .base_targets
+            .as_ref()
+            .filter(|_| self.projection.is_some())?;
+        Some(
+            (0..g.nrows())
+                .flat_map(|i| (0..g.ncols()).map(move |j| g[(i, j)]))
+                .collect(),
+        )
+    }
+
+    /// Resume with the lowest learned layer's targets `g` of the model's weights (as
+    /// [`ClosedFormFit::base_targets`] gave them): the forward pass the next epoch starts from
+    /// is run again through the projection, as the uninterrupted fit ran it. `None`: nothing to
+    /// restore.
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] for targets of another shape; the pass's errors.
+    pub fn with_base_targets(mut self, g: Option<Vec<f64>>) -> Result<Self> {
+        let Some(g) = g else { return Ok(self) };
+        if self.projection.is_none() {
+            return Ok(self);
+        }
+        let (c, q) = (self.counts.len(), self.params[self.base].w.dims()[1]);
+        if g.len() != c * q {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "base-layer targets of {} values for {c} classes x {q} units",
+                g.len()
+            )));
+        }
+        self.base_targets = Some(Mat::from_fn(c, q, |i, j| g[i * q + j]));
+        let forwarded = self.forward_pass(false)?;
+        self.hidden_moments = forwarded.moments;
+        self.next_losses = Some(forwarded.losses);
+        Ok(self)
+    }
+
     /// Continue the epoch numbering from `epochs` (resuming a fit from a checkpoint).
     pub fn with_epochs_done(mut self, epochs: usize) -> Self {
         self.epoch = epochs;

@@ -151,6 +151,16 @@ pub struct ClosedFormConfig {
     /// kept for experiments, off by default.
     #[config(default = "None")]
     pub proximal: Option<f64>,
+    /// Forward passes through the lowest learned layer by its class projection
+    /// (`(H P + 1 a^T) G`, computed once per fit, instead of `H W`; [`crate::solve::ClassRidge::projection`]):
+    /// the same mathematics at a fraction of the cost, and the layers below it are not run
+    /// again. Rounding differs from `H W`, so a fit resumed from a model alone is exact only
+    /// with this off or with the epoch's targets restored
+    /// ([`crate::train::ClosedFormFit::with_base_targets`]; the CLI's checkpoints keep them,
+    /// burn-train's do not, so the burn-train strategy turns it off). `None` (the default):
+    /// on; an `Option` so that model files written before it existed still load.
+    #[config(default = "None")]
+    pub projected_forward: Option<bool>,
     /// Early stopping: with validation data, stop once its accuracy has not improved for this
     /// many epochs and return the best epoch's model (spec §4: select by validation data).
     /// `None`: run all `epochs` and return the last model.

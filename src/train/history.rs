@@ -72,6 +72,10 @@ pub struct History {
     /// pass; feature `remote`, Linux), summed over the workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_traffic: Option<super::Traffic>,
+    /// After the last epoch: the lowest learned layer's class targets
+    /// ([`super::ClosedFormFit::base_targets`]), kept so that a resumed fit is exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_targets: Option<Vec<f64>>,
 }
 
 impl History {
@@ -82,6 +86,7 @@ impl History {
             epochs: Vec::with_capacity(epochs),
             base_form: Some(fit.base_form()),
             setup_traffic: fit.setup_traffic(),
+            base_targets: None,
         }
     }
 

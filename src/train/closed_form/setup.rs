@@ -304,7 +304,7 @@ impl ClosedFormFit {
         });
         fit.hidden_moments = forwarded.moments;
         fit.next_losses = Some(forwarded.losses);
-        if fit.config.proximal.is_none() {
+        if fit.config.proximal.is_none() && fit.config.projected_forward != Some(false) {
             let system = fit.base_system.as_ref().expect("set above");
             let (p, a) = system.projection();
             fit.projection = Some((

@@ -223,11 +223,20 @@ pub(crate) struct Shortcut {
 }
 
 impl Shortcut {
-    fn on_device(&self, device: &Device) -> Self {
+    /// On `device`; `P` and `a` only if a chunk there still needs its projection (on a
+    /// remote worker every copy is traffic).
+    fn on_device(&self, device: &Device, project: bool) -> Self {
+        let (p, a) = match project {
+            true => (
+                self.p.clone().to_device(device),
+                self.a.clone().to_device(device),
+            ),
+            false => (self.p.clone(), self.a.clone()),
+        };
         Self {
             base: self.base,
-            p: self.p.clone().to_device(device),
-            a: self.a.clone().to_device(device),
+            p,
+            a,
             g: self.g.clone().to_device(device),
         }
     }
@@ -485,7 +494,7 @@ impl Rows {
                                         _ => p.clone(),
                                     })
                                     .collect();
-                                (local, Some(cut.on_device(&device)))
+                                (local, Some(cut.on_device(&device, below)))
                             }
                         }
                     })

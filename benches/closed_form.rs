@@ -96,9 +96,14 @@ fn sizes() -> Vec<(usize, usize)> {
 }
 
 fn epoch_config() -> ClosedFormConfig {
+    // NGMNN_BENCH_CHUNK_ROWS: rows per chunk (default: the trainer's choice).
+    let chunk = std::env::var("NGMNN_BENCH_CHUNK_ROWS")
+        .ok()
+        .map(|v| v.parse().expect("NGMNN_BENCH_CHUNK_ROWS"));
     ClosedFormConfig::paper()
         .with_targets(TargetMap::ColumnMinMax)
         .with_precision(Precision::F32)
+        .with_chunk_rows(chunk)
 }
 
 fn closed_form_epoch(kind: BackendKind, device: &Device) {
@@ -194,6 +199,9 @@ fn account(
 /// Epochs of the reference problems (paper preset, f64, as `ngmnn train --preset paper`),
 /// and one SGD epoch of the same model on the built-in digits.
 fn reference_epochs(kind: BackendKind, device: &Device) {
+    // As `ngmnn train` runs them: faer on one thread (every host system is small).
+    let parallelism = faer::get_global_parallelism();
+    faer::set_global_parallelism(faer::Par::Seq);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let sets: Vec<(&str, LabeledData, Vec<usize>)> = vec![
         (
@@ -225,21 +233,27 @@ fn reference_epochs(kind: BackendKind, device: &Device) {
             train.n(),
             train.d()
         );
-        bench(&id, 0.0, "", || {
-            fit.epoch().unwrap();
+        // Ten epochs per run (one epoch is a few milliseconds: too short to time alone).
+        let ten = bench(&format!("{id} x10"), 0.0, "", || {
+            for _ in 0..10 {
+                fit.epoch().unwrap();
+            }
         });
+        println!("{:<50} {:>10.2} ms per epoch", "", ten * 100.0);
         if name == "digits" {
             let trainer = GradientConfig::new()
                 .with_optimizer(OptimizerKind::Sgd)
-                .with_epochs(1)
+                .with_epochs(10)
                 .init()
                 .unwrap();
-            let id = format!("reference_epoch/{kind}/{name}_sgd_epoch_batch64_f32");
-            bench(&id, 0.0, "", || {
+            let id = format!("reference_epoch/{kind}/{name}_sgd_batch64_f32 x10");
+            let ten = bench(&id, 0.0, "", || {
                 trainer.fit(model.clone(), &train, None).unwrap();
             });
+            println!("{:<50} {:>10.2} ms per epoch", "", ten * 100.0);
         }
     }
+    faer::set_global_parallelism(parallelism);
 }
 
 /// A streamed epoch: the same data read from a `DatasetBatches` source in every pass.

@@ -19,16 +19,18 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-start_worker() { # -> URL on stdout
+start_worker() { # NAME -> appends the worker's URL to $urls (in this shell, not a subshell,
+                  # so that its pid is recorded and it is stopped)
     "$BIN" worker --listen 127.0.0.1:0 > "$tmp/w$1.log" 2>/dev/null &
     pids+=($!)
     for _ in $(seq 100); do
         url=$(grep -o 'ws://[0-9.:]*' "$tmp/w$1.log" || true)
-        [ -n "$url" ] && { echo "$url"; return; }
+        [ -n "$url" ] && { urls+=("$url"); return; }
         sleep 0.1
     done
     echo "worker $1 did not start" >&2; exit 1
 }
+stop_workers() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=(); urls=(); }
 
 summary() { # report.json label
     python3 - "$1" "$2" <<'PY'
@@ -56,16 +58,16 @@ run() { # label fraction extra-args...
 }
 
 # n = 60000 * (1 - fraction): 10000, 30000, 50000.
+urls=()
 for frac in 0.8333333 0.5 0.1666667; do
-    w1=$(start_worker a); w2=$(start_worker b)
-    run "2 workers" "$frac" --workers "$w1,$w2"
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=()
+    start_worker a; start_worker b
+    run "2 workers" "$frac" --workers "$(IFS=,; echo "${urls[*]}")"
+    stop_workers
 done
 frac=0.1666667
 for k in 1 2 4; do
-    urls=()
-    for i in $(seq "$k"); do urls+=("$(start_worker "$k-$i")"); done
+    for i in $(seq "$k"); do start_worker "$k-$i"; done
     run "$k workers (loopback)" "$frac" --workers "$(IFS=,; echo "${urls[*]}")"
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=()
+    stop_workers
     run "--shards $k (one process)" "$frac" --shards "$k"
 done

@@ -51,6 +51,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     let config = NgmnnConfig::new(d, run.hidden_widths(d), classes.len())
         .with_activation(run.activation)
         .with_seed(run.seed);
+    super::train::small_host_systems(&run.hidden_widths(d));
     let trainer = trainer_config(run, epochs, None)?;
     trainer.check_model_memory(&config)?;
     let model = config.init(&device)?;

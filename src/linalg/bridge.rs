@@ -50,10 +50,11 @@ fn read_f64(data: TensorData, what: &str) -> Result<Vec<f64>> {
 /// Copy a host matrix to the device with the given dtype.
 pub fn from_host(m: &Mat<f64>, device: &Device, dtype: DType) -> Tensor<2> {
     let (rows, cols) = (m.nrows(), m.ncols());
-    let mut v = Vec::with_capacity(rows * cols);
-    for i in 0..rows {
-        for j in 0..cols {
-            v.push(m[(i, j)]);
+    // Row-major from faer's column-major storage: read each column contiguously.
+    let mut v = vec![0.0; rows * cols];
+    for (j, col) in m.col_iter().enumerate() {
+        for (i, x) in col.iter().enumerate() {
+            v[i * cols + j] = *x;
         }
     }
     Tensor::from_data(TensorData::new(v, [rows, cols]), (device, dtype))

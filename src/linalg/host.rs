@@ -122,10 +122,11 @@ fn symmetric_eigen(
     Ok((vals, u))
 }
 
+/// A thin SVD's `(U, S, V)`.
+type ThinSvd = (Mat<f64>, Vec<f64>, Mat<f64>);
+
 /// The thin SVD `b = U diag(S) V^T`: `(U, S, V)`.
-fn thin_svd(
-    b: faer::MatRef<'_, f64>,
-) -> std::result::Result<(Mat<f64>, Vec<f64>, Mat<f64>), faer::linalg::svd::SvdError> {
+fn thin_svd(b: faer::MatRef<'_, f64>) -> std::result::Result<ThinSvd, faer::linalg::svd::SvdError> {
     use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
     let (m, n) = b.shape();
     let size = m.min(n);

@@ -443,8 +443,7 @@ fn chunk_rows(model: &Ngmnn) -> usize {
     // At most 4096 rows: measured on flex (n = 10000, [H | Zt] 266 wide, f32), epochs took
     // 0.12-0.13 s in chunks of 7884 rows and 0.08-0.10 s in chunks of 2048-4096.
     (CHUNK_ELEMENTS / widest)
-        .min(4096)
-        .max(256)
+        .clamp(256, 4096)
         .max(widest.min(8192))
 }
 

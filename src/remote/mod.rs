@@ -255,3 +255,57 @@ fn connect_reason(e: &ConnectError, with_token: bool) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_one_line_each_naming_the_remedy() {
+        let other_release = connect_reason(
+            &ConnectError::IncompatibleProtocol {
+                client_version: 3,
+                server_version: 4,
+            },
+            false,
+        );
+        assert!(
+            other_release.contains("version 4") && other_release.contains("version 3"),
+            "{other_release}"
+        );
+        assert!(
+            other_release.contains("same Burn release"),
+            "{other_release}"
+        );
+        let wrong = connect_reason(&ConnectError::Unauthorized, true);
+        assert!(wrong.contains("refused the token"), "{wrong}");
+        let missing = connect_reason(&ConnectError::Unauthorized, false);
+        assert!(missing.contains("--token-file"), "{missing}");
+        let gone = connect_reason(
+            &ConnectError::Unreachable {
+                reason: "connection refused".into(),
+            },
+            false,
+        );
+        assert!(gone.contains("ngmnn worker"), "{gone}");
+        for line in [other_release, wrong, missing, gone] {
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn listen_addresses_default_to_loopback() {
+        assert_eq!(
+            listen_address("4000").unwrap(),
+            "127.0.0.1:4000".parse().unwrap()
+        );
+        assert_eq!(
+            listen_address("0.0.0.0:4000").unwrap(),
+            "0.0.0.0:4000".parse().unwrap()
+        );
+        assert!(matches!(
+            listen_address("nowhere"),
+            Err(NgmnnError::InvalidConfig { .. })
+        ));
+    }
+}

@@ -156,9 +156,16 @@ $(cat "$TMP/bench.txt")
 - \`gram_fraction\`: one epoch's Gram work (the moments of \`[H | Z]\`: per chunk of rows the
   weighted mean, the centring, one product and its host read; \`MomentsProfile\`) against
   the plain product of the same shape (one chunk) in the same run.
+- \`reference_epoch\`: epochs of the reference problems as \`ngmnn train --preset paper\` runs
+  them (att40, umist, waveform, digits; f64; faer on one thread), timed 10 at a time, and the
+  Burn SGD epoch of the same digits model (f32, batch 64).
 - \`closed_form_epoch\`: a whole epoch (decision layer, hidden layer, forward pass for the
-  training accuracy); \`_shards2\`: the rows in 2 shards on 2 threads; \`passes\`: passes over
-  the data in the last epoch (2 per decision-layer round).
+  training accuracy); \`_shards2\`: the rows in 2 shards on 2 threads. Its \`account\` lines:
+  the epoch's flops by step (forward pass through the hidden layer's class projection and the
+  decision layer, the decision layer's output evaluations, the moments), the moments' rate and
+  share of the matmul rate measured in the same run on the same shape, the FLOP floor (flops /
+  that rate) and the epoch's multiple of it; \`passes\`: passes over the data in the last epoch
+  (2 per decision-layer round).
 - \`closed_form_epoch_stream\`: the same epoch reading the data from a \`DatasetBatches\`
   source (10000 rows per batch) in every pass: each pass runs the hidden layer again.
 - \`solvers\`: each closed form alone (the general \`ridge\` with \`n x q\` targets; the

@@ -17,8 +17,8 @@ use ngmnn::BackendKind;
 use ngmnn::data::{DatasetBatches, LabeledData};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
-use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit};
+use ngmnn::solve::{DecisionOptions, StepProfile, TargetMap, backward_step, decision_layer, ridge};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord};
 use ngmnn::{Precision, model::Activation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -129,44 +129,29 @@ fn closed_form_epoch(kind: BackendKind, device: &Device) {
             // the median and the account of the last one.
             let mut last = None;
             let median = bench(&id, n as f64, "samples/s", || {
-                last = Some(fit.epoch().unwrap());
+                let before = StepProfile::now();
+                let r = fit.epoch().unwrap();
+                last = Some((r, StepProfile::now().since(before)));
             });
-            let r = last.expect("ran");
-            account(
-                &id,
-                n,
-                r.passes,
-                r.gram_flops,
-                r.gram_seconds,
-                median,
-                device,
-            );
+            let (r, steps) = last.expect("ran");
+            account(&id, n, &r, steps, median, device);
         }
     }
 }
 
-/// The flops of a closed-form epoch of the paper preset with one hidden layer of `HIDDEN`
-/// units (resident rows; the hidden layer through its class projection, spec §1), by step,
-/// against the backend's matmul rate on the same shape, measured now: the FLOP floor of the
-/// epoch and how far the measured median is from it.
-fn account(
-    id: &str,
-    n: usize,
-    passes: usize,
-    gram_flops: f64,
-    gram_seconds: f64,
-    median: f64,
-    device: &Device,
-) {
+/// The account of a closed-form epoch of the paper preset with one hidden layer of `HIDDEN`
+/// units (resident rows; the hidden layer through its class projection, spec §1), by step:
+/// flops, seconds (the last epoch's, from [`StepProfile`] and the moments' profile), achieved
+/// GFLOP/s and share of the backend's matmul rate measured now on the moments' shape; the
+/// FLOP floor of the epoch (its flops at that rate) and how far the median epoch is from it.
+fn account(id: &str, n: usize, r: &EpochRecord, steps: StepProfile, median: f64, device: &Device) {
     let (h, c) = (HIDDEN as f64, CLASSES as f64);
-    let n = n as f64;
-    // Forward pass: A G (n x c x h) and the decision layer's outputs (n x h x c).
-    let forward = 2.0 * n * c * h * 2.0;
-    // Every decision-layer pass evaluates the outputs again (losses, slack targets).
-    let losses = 2.0 * n * h * c * passes.saturating_sub(1) as f64;
-    let total = forward + losses + gram_flops;
+    // Every decision-layer pass after the first evaluates the outputs again (losses, slack
+    // targets): 2 n h c each, inside the loss and moments passes.
+    let losses = 2.0 * n as f64 * h * c * r.passes.saturating_sub(1) as f64;
+    let total = steps.forward_flops + losses + r.gram_flops;
     let m = HIDDEN + CLASSES;
-    let rows = 2048.min(n as usize);
+    let rows = 2048.min(n);
     let probe = random(rows, m, 11, device, DType::F32);
     let per = (2 * rows * m * m) as f64;
     let start = Instant::now();
@@ -175,24 +160,48 @@ fn account(
         sync(probe.clone().transpose().matmul(probe.clone()));
     }
     let rate = per * reps as f64 / start.elapsed().as_secs_f64();
-    let floor = total / rate;
+    let step = |name: &str, flops: f64, seconds: f64| {
+        let achieved = flops / seconds.max(1e-12);
+        println!(
+            "{:<50} {name:<8} {:>7.3} GF {:>8.4} s {:>7.1} GFLOP/s {:>4.0}% of matmul",
+            "",
+            flops * 1e-9,
+            seconds,
+            achieved * 1e-9,
+            100.0 * achieved / rate
+        );
+    };
     println!(
-        "{:<50} forward {:.2} GF, losses {:.2} GF, moments {:.2} GF ({:.1} GFLOP/s, {:.0}% of matmul {:.1} GFLOP/s)",
+        "{:<50} matmul rate on [{m}, {rows}] x [{rows}, {m}]: {:.1} GFLOP/s",
         format!("  account {}", id.rsplit('/').next().unwrap_or(id)),
-        forward * 1e-9,
-        losses * 1e-9,
-        gram_flops * 1e-9,
-        gram_flops / gram_seconds.max(1e-12) * 1e-9,
-        100.0 * gram_flops / gram_seconds.max(1e-12) / rate,
         rate * 1e-9
     );
+    step("forward", steps.forward_flops, steps.forward_seconds);
+    step("moments", r.gram_flops, r.gram_seconds);
     println!(
-        "{:<50} floor {:.4} s = {:.2} GF / matmul rate; epoch {:.4} s = {:.1}x the floor ({passes} passes)",
+        "{:<50} {:<8} {:>7.3} GF (decision outputs re-evaluated; timed in the rest)",
+        "",
+        "losses",
+        losses * 1e-9
+    );
+    println!(
+        "{:<50} {:<8} {:>19.4} s (host solves)",
+        "", "host", steps.host_seconds
+    );
+    let rest = r.seconds - steps.forward_seconds - r.gram_seconds - steps.host_seconds;
+    println!(
+        "{:<50} {:<8} {:>19.4} s (losses, sort, slack targets, transfers, dispatch)",
+        "", "rest", rest
+    );
+    let floor = total / rate;
+    println!(
+        "{:<50} floor {:.4} s = {:.2} GF / matmul rate; epoch {:.4} s = {:.1}x the floor ({} passes)",
         "",
         floor,
         total * 1e-9,
         median,
-        median / floor
+        median / floor,
+        r.passes
     );
 }
 

@@ -277,7 +277,9 @@ pub fn decision_layer_passes(
             Some((_, _, w, _)) => w,
             None => init_host,
         };
+        let host = std::time::Instant::now();
         let step = stiefel_from_moments(&moments, opts.gamma, Some(previous), &device, dtype)?;
+        super::profile::record_host(host);
         let alpha_sq = scalar(aw.alpha.clone().square().sum(), "decision-layer weights")?;
         let ridge = if opts.ridge_in_objective {
             opts.gamma * step.w.squared_norm_l2()

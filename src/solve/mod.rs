@@ -19,6 +19,7 @@ pub mod backward_targets;
 pub mod class_ridge;
 pub mod decision_layer;
 pub mod moments;
+pub mod profile;
 pub mod random_features;
 pub mod ridge;
 pub mod slack;
@@ -34,6 +35,7 @@ pub use decision_layer::{
     decision_layer_passes, decision_objective,
 };
 pub use moments::{Moments, MomentsProfile};
+pub use profile::StepProfile;
 pub use random_features::{
     ColumnMoments, RandomScale, feature_factors, mask_receptive_fields, unit_scaling,
 };

@@ -391,6 +391,7 @@ impl ClosedFormFit {
         let mut saturated = vec![0.0; top];
         let c = self.counts.len();
         let n: usize = self.counts.iter().sum();
+        let host = Instant::now();
         let mut latent = Mat::<f64>::identity(c, c); // Y's rows: class k -> e_k
         for l in (self.base..top).rev() {
             let (w, b) = &self.host[l + 1];
@@ -418,6 +419,7 @@ impl ClosedFormFit {
             self.host[l] = (solution.w, solution.b);
             ridge_objectives[l] = solution.objective;
         }
+        crate::solve::profile::record_host(host);
         // Forward pass: this epoch's metrics and the next epoch's statistics.
         let forwarded = self.forward_pass(false)?;
         self.hidden_moments = forwarded.moments;

@@ -503,6 +503,8 @@ impl Rows {
                     shards,
                     &|shard: usize, chunk: &mut Chunk| {
                         let (local, cut) = &locals[shard];
+                        let start = std::time::Instant::now();
+                        let rows = chunk.x.dims()[0] as f64;
                         let acts = match cut {
                             None => forward_layers(chunk.x.clone(), local, activation),
                             Some(cut) => {
@@ -524,6 +526,22 @@ impl Rows {
                                 forward_from(z, cut.base, local, activation)
                             }
                         };
+                        // Layer products: those from the projection (or the data) up.
+                        let flops: f64 = local
+                            .iter()
+                            .enumerate()
+                            .map(|(l, p)| {
+                                let [d_in, d_out] = p.w.dims();
+                                match cut {
+                                    Some(c) if l < c.base => 0.0,
+                                    Some(c) if l == c.base => (c.g.dims()[0] * d_out) as f64,
+                                    _ => (d_in * d_out) as f64,
+                                }
+                            })
+                            .sum::<f64>()
+                            * 2.0
+                            * rows;
+                        crate::solve::profile::record_forward(start, flops);
                         let out = kernel(&chunk.view(), &acts)?;
                         chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
                         Ok(out)

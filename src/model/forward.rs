@@ -32,6 +32,14 @@ impl LayerParams {
         }
     }
 
+    /// The same parameters on `device` (a no-op when they are there already).
+    pub fn on_device(&self, device: &burn::tensor::Device) -> Self {
+        Self {
+            w: self.w.clone().to_device(device),
+            b: self.b.clone().to_device(device),
+        }
+    }
+
     /// `H W + 1 b^T`.
     pub fn affine(&self, h: Tensor<2>) -> Tensor<2> {
         h.matmul(self.w.clone()) + self.b.clone().unsqueeze::<2>()
@@ -59,11 +67,20 @@ pub fn row_normalize(h: Tensor<2>) -> Tensor<2> {
 /// `x`: `[n, d_0]`; `layers[l].w`: `[d_l, d_{l+1}]`. Returns `inputs[l]`: `[n, d_l]` for
 /// `l < L` and `logits`: `[n, d_L]`.
 pub fn forward_layers(x: Tensor<2>, layers: &[LayerParams], activation: Activation) -> Activations {
+    forward_rest(Vec::with_capacity(layers.len()), x, layers, activation)
+}
+
+/// `h` through `layers` (their hidden ones, then the last), each layer's input appended to
+/// `inputs`.
+fn forward_rest(
+    mut inputs: Vec<Tensor<2>>,
+    mut h: Tensor<2>,
+    layers: &[LayerParams],
+    activation: Activation,
+) -> Activations {
     let (last, hidden) = layers
         .split_last()
         .expect("an NGMNN has at least one layer");
-    let mut inputs = Vec::with_capacity(layers.len());
-    let mut h = x;
     for layer in hidden {
         let next = row_normalize(activation.forward(layer.affine(h.clone())));
         inputs.push(h);
@@ -84,23 +101,13 @@ pub fn forward_from(
     activation: Activation,
 ) -> Activations {
     let device = z.device();
-    let mut inputs: Vec<Tensor<2>> = layers[..=first]
+    let inputs: Vec<Tensor<2>> = layers[..=first]
         .iter()
         .map(|l| Tensor::zeros([0, l.w.dims()[0]], (&device, z.dtype())))
         .collect();
-    let (last, hidden) = layers
-        .split_last()
-        .expect("an NGMNN has at least one layer");
     if first == layers.len() - 1 {
         return Activations { inputs, logits: z };
     }
-    let mut h = row_normalize(activation.forward(z));
-    for layer in &hidden[first + 1..] {
-        let next = row_normalize(activation.forward(layer.affine(h.clone())));
-        inputs.push(h);
-        h = next;
-    }
-    let logits = last.affine(h.clone());
-    inputs.push(h);
-    Activations { inputs, logits }
+    let h = row_normalize(activation.forward(z));
+    forward_rest(inputs, h, &layers[first + 1..], activation)
 }

@@ -599,9 +599,7 @@ impl ClosedFormFit {
             )));
         }
         self.base_targets = Some(Mat::from_fn(c, q, |i, j| g[i * q + j]));
-        let forwarded = self.forward_pass(false)?;
-        self.hidden_moments = forwarded.moments;
-        self.next_losses = Some(forwarded.losses);
+        self.refresh()?;
         Ok(self)
     }
 

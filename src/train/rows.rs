@@ -190,13 +190,7 @@ pub(crate) enum Rows {
 
 /// `params` on `device` (a no-op when they are there already).
 fn on_device(params: &[LayerParams], device: &Device) -> Vec<LayerParams> {
-    params
-        .iter()
-        .map(|p| LayerParams {
-            w: p.w.clone().to_device(device),
-            b: p.b.clone().to_device(device),
-        })
-        .collect()
+    params.iter().map(|p| p.on_device(device)).collect()
 }
 
 /// The decision layer's input: `x` through the hidden layers.
@@ -484,14 +478,18 @@ impl Rows {
                             None => (on_device(params, &device), None),
                             Some(cut) => {
                                 let below = s.chunks.iter().any(|c| c.projected.is_none());
+                                // The base layer itself is not used; the layers
+                                // below only while a chunk has no projection.
                                 let local = params
                                     .iter()
                                     .enumerate()
-                                    .map(|(l, p)| match (l > cut.base, l < cut.base && below) {
-                                        (true, _) | (_, true) => {
-                                            on_device(std::slice::from_ref(p), &device).remove(0)
+                                    .map(|(l, p)| {
+                                        let used = l > cut.base || (l < cut.base && below);
+                                        if used {
+                                            p.on_device(&device)
+                                        } else {
+                                            p.clone()
                                         }
-                                        _ => p.clone(),
                                     })
                                     .collect();
                                 (local, Some(cut.on_device(&device, below)))

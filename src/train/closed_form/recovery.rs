@@ -139,7 +139,7 @@ impl ClosedFormFit {
     }
 
     /// The forward pass at the current parameters: what an epoch starts from.
-    fn refresh(&mut self) -> Result<()> {
+    pub(super) fn refresh(&mut self) -> Result<()> {
         let forwarded = self.forward_pass(false)?;
         self.hidden_moments = forwarded.moments;
         self.next_losses = Some(forwarded.losses);

@@ -121,7 +121,6 @@ impl ClosedFormFit {
             ));
         }
         let dtype: DType = config.precision.dtype();
-        let chunk = config.chunk_rows.unwrap_or_else(|| chunk_rows(model));
         let chunks = chunking(&config, model);
         let (n, parts) = (train.n(), workers.len());
         let shards = workers
@@ -132,7 +131,7 @@ impl ClosedFormFit {
                 upload_shard(train, rows, worker, timeout, dtype, chunks)
             })
             .collect();
-        let valid = valid.map(|v| resident(v, &model.decision.weight.device(), dtype, chunk));
+        let valid = valid.map(|v| resident(v, &model.decision.weight.device(), dtype, chunks.0));
         let rows = Rows::Resident {
             shards,
             cache_top: true,

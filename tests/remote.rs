@@ -89,6 +89,28 @@ fn config(epochs: usize) -> ClosedFormConfig {
         .with_epochs(epochs)
 }
 
+/// The digits fit of `epochs` epochs: the model, its uninterrupted single-machine result and
+/// the same fit set up on `workers`.
+fn single_and_on_workers(epochs: usize, workers: &Workers) -> (Ngmnn, Ngmnn, ClosedFormFit) {
+    let (train, test) = digits();
+    let model = model(&train);
+    let cfg = config(epochs);
+    let (single, _) = cfg
+        .clone()
+        .init()
+        .unwrap()
+        .fit(model.clone(), &train, Some(&test))
+        .unwrap();
+    let fit = ClosedFormFit::on_workers(cfg, &model, &train, Some(&test), workers).unwrap();
+    (model, single, fit)
+}
+
+/// `fit`'s weights equal the single-machine fit's to 1e-8 relative.
+fn assert_single_machine_weights(single: &Ngmnn, fit: &ClosedFormFit, model: Ngmnn, what: &str) {
+    let diff = rel_diff(single, &fit.write_into(model).unwrap());
+    assert!(diff < 1e-8, "{what}: weights differ by {diff:e}");
+}
+
 #[test]
 fn two_workers_fit_mnist_with_the_single_machine_weights() {
     within(600, || {
@@ -152,18 +174,8 @@ fn fit_killing(fit: &mut ClosedFormFit, mut victim: WorkerProcess) -> Vec<Vec<St
 fn a_worker_killed_mid_fit_is_survived_with_the_same_weights() {
     within(300, || {
         let (a, b) = (WorkerProcess::start(None), WorkerProcess::start(None));
-        let (train, test) = digits();
-        let model = model(&train);
-        let cfg = config(4);
-        let (single, _) = cfg
-            .clone()
-            .init()
-            .unwrap()
-            .fit(model.clone(), &train, Some(&test))
-            .unwrap();
         let workers = connect_workers(&[a.url.clone(), b.url.clone()], &[], None).unwrap();
-        let mut fit =
-            ClosedFormFit::on_workers(cfg, &model, &train, Some(&test), &workers).unwrap();
+        let (model, single, mut fit) = single_and_on_workers(4, &workers);
         let lost = b.url.clone();
         let notes = fit_killing(&mut fit, b);
         assert!(notes[0].is_empty() && notes[3].is_empty(), "{notes:?}");
@@ -174,12 +186,7 @@ fn a_worker_killed_mid_fit_is_survived_with_the_same_weights() {
             "the note names the lost worker and the one taking over: {}",
             recovered[0]
         );
-        let survived = fit.write_into(model).unwrap();
-        let diff = rel_diff(&single, &survived);
-        assert!(
-            diff < 1e-8,
-            "after a lost worker: weights differ by {diff:e}"
-        );
+        assert_single_machine_weights(&single, &fit, model, "after a lost worker");
         drop(a);
     });
 }
@@ -192,23 +199,13 @@ fn a_spare_takes_over_a_lost_workers_rows() {
             WorkerProcess::start(None),
             WorkerProcess::start(None),
         );
-        let (train, test) = digits();
-        let model = model(&train);
-        let cfg = config(3);
-        let (single, _) = cfg
-            .clone()
-            .init()
-            .unwrap()
-            .fit(model.clone(), &train, Some(&test))
-            .unwrap();
         let workers = connect_workers(
             &[a.url.clone(), b.url.clone()],
             std::slice::from_ref(&s.url),
             None,
         )
         .unwrap();
-        let mut fit =
-            ClosedFormFit::on_workers(cfg, &model, &train, Some(&test), &workers).unwrap();
+        let (model, single, mut fit) = single_and_on_workers(3, &workers);
         assert!(fit.epoch().unwrap().recoveries.is_empty());
         b.kill();
         let second = fit.epoch().unwrap();
@@ -223,11 +220,7 @@ fn a_spare_takes_over_a_lost_workers_rows() {
             "{note}"
         );
         fit.epoch().unwrap();
-        let diff = rel_diff(&single, &fit.write_into(model).unwrap());
-        assert!(
-            diff < 1e-8,
-            "after the spare took over: weights differ by {diff:e}"
-        );
+        assert_single_machine_weights(&single, &fit, model, "after the spare took over");
     });
 }
 
@@ -340,20 +333,10 @@ fn the_cli_trains_on_workers_and_reports_a_busy_port() {
 fn a_frozen_worker_is_cut_off_after_the_timeout() {
     within(300, || {
         let (a, b) = (WorkerProcess::start(None), WorkerProcess::start(None));
-        let (train, test) = digits();
-        let model = model(&train);
-        let cfg = config(3);
-        let (single, _) = cfg
-            .clone()
-            .init()
-            .unwrap()
-            .fit(model.clone(), &train, Some(&test))
-            .unwrap();
         let workers = connect_workers(&[a.url.clone(), b.url.clone()], &[], None)
             .unwrap()
             .with_timeout(Duration::from_secs(3));
-        let mut fit =
-            ClosedFormFit::on_workers(cfg, &model, &train, Some(&test), &workers).unwrap();
+        let (model, single, mut fit) = single_and_on_workers(3, &workers);
         fit.epoch().unwrap();
         // Stopped, not dead: its connection stays open and its kernel answers TCP.
         let pid = b.child.id().to_string();
@@ -372,10 +355,6 @@ fn a_frozen_worker_is_cut_off_after_the_timeout() {
             "{note}"
         );
         fit.epoch().unwrap();
-        let diff = rel_diff(&single, &fit.write_into(model).unwrap());
-        assert!(
-            diff < 1e-8,
-            "after a frozen worker: weights differ by {diff:e}"
-        );
+        assert_single_machine_weights(&single, &fit, model, "after a frozen worker");
     });
 }

@@ -153,9 +153,15 @@ impl NgmnnError {
         value: impl std::fmt::Display,
         rule: impl Into<Cow<'static, str>>,
     ) -> Self {
+        let value = value.to_string();
+        // A number Rust would write out in full (`1e-300` is 300 digits): scientific notation.
+        let value = match value.parse::<f64>() {
+            Ok(v) if value.len() > 24 => compact(v),
+            _ => value,
+        };
         Self::InvalidConfig {
             field,
-            value: value.to_string(),
+            value,
             rule: rule.into(),
         }
     }
@@ -174,5 +180,33 @@ impl NgmnnError {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// `v` in at most about 20 characters: plain for ordinary magnitudes, scientific (`1e-300`)
+/// where plain notation would spell out hundreds of digits.
+pub(crate) fn compact(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() <= 20 {
+        plain
+    } else {
+        format!("{v:e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_errors_are_short() {
+        assert_eq!(compact(0.3), "0.3");
+        assert_eq!(compact(1e-300), "1e-300");
+        assert_eq!(compact(1e300), "1e300");
+        let e = NgmnnError::config("gamma", 1e-300, "rule");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: `gamma` = 1e-300: rule"
+        );
     }
 }

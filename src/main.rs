@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() {
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", cli::error_line(&e));
         std::process::exit(1);
     }
 }

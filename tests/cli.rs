@@ -475,3 +475,37 @@ fn eval_reports_the_confusion_matrix_and_per_class_figures() {
     ]);
     assert!(stdout(&text).contains("precision"));
 }
+
+/// Features that carry nothing (constant columns) give a model that predicts one class for
+/// every training row: the run says so on stderr (exit 0), and `--strict` makes it the run's
+/// error (exit 1). A sound fit says nothing of the kind.
+#[test]
+fn a_degenerate_fit_warns_and_fails_under_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("constant.csv");
+    let rows: String = (0..60).map(|i| format!("1,2,3,{}\n", i % 2)).collect();
+    std::fs::write(&csv, rows).unwrap();
+    let args = [
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--quiet",
+    ];
+    let warned = ngmnn_ok(&args);
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("same class"),
+        "{stderr}"
+    );
+    let strict = ngmnn(&[&args[..], &["--strict"]].concat());
+    assert_eq!(strict.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        stderr.starts_with("error:") && stderr.contains("same class"),
+        "{stderr}"
+    );
+    let sound = ngmnn_ok(&["train", "--epochs", "2", "--quiet", "--strict"]);
+    assert!(!String::from_utf8_lossy(&sound.stderr).contains("same class"));
+}

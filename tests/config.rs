@@ -44,6 +44,44 @@ fn trainer_rules() {
     assert_eq!(field_of(ok.clone().with_gamma(Some(0.0))), "gamma");
     assert_eq!(field_of(ok.clone().with_gamma(Some(f64::NAN))), "gamma");
     assert_eq!(field_of(ok.clone().with_gamma(Some(-1.0))), "gamma");
+    // Values that leave no signal (the 1e300 / 1e-300 / 1e-30 gave a one-class model).
+    for gamma in [1e300, 1e13, 1e-13, 1e-30, 1e-300] {
+        assert_eq!(
+            field_of(ok.clone().with_gamma(Some(gamma))),
+            "gamma",
+            "{gamma}"
+        );
+    }
+    for gamma in [1e-12, 0.03, 1e12] {
+        assert!(
+            ok.clone().with_gamma(Some(gamma)).check().is_ok(),
+            "{gamma}"
+        );
+    }
+    let broad = ClosedFormConfig::new();
+    assert_eq!(
+        field_of(broad.clone().with_random_offset(1e308)),
+        "random_offset"
+    );
+    assert_eq!(
+        field_of(broad.clone().with_random_offset(16.5)),
+        "random_offset"
+    );
+    assert_eq!(
+        field_of(broad.clone().with_random_scale(33.0)),
+        "random_scale"
+    );
+    assert_eq!(
+        field_of(broad.clone().with_random_scale(f64::INFINITY)),
+        "random_scale"
+    );
+    assert!(
+        broad
+            .with_random_offset(16.0)
+            .with_random_scale(32.0)
+            .check()
+            .is_ok()
+    );
     assert_eq!(field_of(ok.clone().with_ratio(0.0)), "ratio");
     assert_eq!(field_of(ok.clone().with_ratio(1.5)), "ratio");
     assert_eq!(field_of(ok.clone().with_epochs(0)), "epochs");

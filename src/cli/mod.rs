@@ -68,3 +68,39 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(a) => workers::run(a),
     }
 }
+
+/// The error of a failed command as one line: its message and its causes, each cause added
+/// only when the text before it does not already say it (an I/O error's message carries its
+/// cause, so `{:#}` alone would print "Is a directory (os error 21)" twice).
+pub fn error_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_line_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
+        let error = anyhow::Error::new(ngmnn::NgmnnError::Io {
+            path: "d".into(),
+            source: io,
+        })
+        .context("loading d");
+        assert_eq!(
+            error_line(&error),
+            "loading d: I/O error on d: Is a directory"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_line(&plain), "outer: inner");
+    }
+}

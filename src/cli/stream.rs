@@ -103,6 +103,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     };
     let report = report(run, &sizes, trainer, &history, None);
     output(args, &report, &history, None, &name)?;
+    super::train::check_degenerate(args, &history)?;
     if interrupted {
         eprintln!(
             "interrupted after epoch {} of {epochs}",

@@ -185,6 +185,10 @@ pub struct TrainArgs {
     /// also streamed. Not with --standardize or --resume; `--out` saves the model only.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(super) stream_rows: Option<u32>,
+    /// Fail (exit 1) instead of warning when the fit leaves a degenerate model: every
+    /// training row predicted as one class.
+    #[arg(long)]
+    pub(super) strict: bool,
 }
 
 /// The data of a run, prepared: split, standardised.
@@ -305,6 +309,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let report = report(&run, &sizes, trainer, &history, final_f1);
     output(&args, &report, &history, final_f1, train.name())?;
+    check_degenerate(&args, &history)?;
     if interrupted {
         let k = history.epochs.len();
         match &out {
@@ -319,6 +324,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     if let (Some(dir), true) = (&out, chatty) {
         println!("model saved to {}", dir.display());
+    }
+    Ok(())
+}
+
+/// A fit whose last epoch predicts one class for every training row
+/// ([`History::degenerate`]): a warning on stderr, or the run's error under `--strict`.
+pub(super) fn check_degenerate(args: &TrainArgs, history: &History) -> anyhow::Result<()> {
+    if let Some(what) = history.degenerate() {
+        if args.strict {
+            anyhow::bail!(what);
+        }
+        eprintln!("warning: {what} (--strict makes this an error)");
     }
     Ok(())
 }

@@ -229,7 +229,8 @@ impl LabeledData {
             return Err(NgmnnError::data(
                 Some(&self.name),
                 format!(
-                    "a {test_fraction} split of {} samples leaves an empty part",
+                    "a {} split of {} samples leaves an empty part",
+                    crate::error::compact(test_fraction),
                     self.n()
                 ),
             ));

@@ -43,7 +43,7 @@ use super::rows::{BatchView, Rows, Shortcut};
 use super::{ClosedFormConfig, EpochRecord, History};
 use crate::data::{BatchSource, LabeledData};
 use crate::error::{NgmnnError, Result};
-use crate::linalg::scalar;
+use crate::linalg::to_host_vec;
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::{
     ClassRidge, DecisionOptions, Moments, MomentsProfile, RidgeForm, RidgeSolution, batch_losses,
@@ -279,8 +279,8 @@ pub struct ClosedFormFit {
     epoch: usize,
 }
 
-/// A forward pass's partial result: correct predictions, per-layer moments, the losses.
-type Partial = (f64, Vec<Option<Moments>>, Vec<Tensor<1>>);
+/// A forward pass's partial result: the predictions' tally, per-layer moments, the losses.
+type Partial = (Predictions, Vec<Option<Moments>>, Vec<Tensor<1>>);
 
 /// Merge two optional partial moments (in row order).
 fn merge_moments(a: Option<Moments>, b: Option<Moments>) -> Option<Moments> {
@@ -293,7 +293,7 @@ fn merge_moments(a: Option<Moments>, b: Option<Moments>) -> Option<Moments> {
 
 /// What a forward pass gathers.
 struct Forwarded {
-    correct: f64,
+    predictions: Predictions,
     /// Moments of `[H_l | Y]` for `l = first .. L-1`.
     moments: Vec<Moments>,
     losses: Tensor<1>,
@@ -311,7 +311,7 @@ impl ClosedFormFit {
         let device = self.device.clone();
         let kernel = |batch: &BatchView<'_>, acts: &Activations| -> Result<Partial> {
             let local = batch.x.device();
-            let correct = count_correct(acts.logits.clone(), batch.labels)?;
+            let predictions = Predictions::of(acts.logits.clone(), batch.labels)?;
             let moments = (first..top)
                 .map(|l| Moments::of_batch(&acts.inputs[l], batch.y, None))
                 .collect::<Result<Vec<_>>>()?;
@@ -321,7 +321,7 @@ impl ClosedFormFit {
                 &decision.w.clone().to_device(&local),
                 &decision.b.clone().to_device(&local),
             );
-            Ok((correct, moments, vec![losses.to_device(&device)]))
+            Ok((predictions, moments, vec![losses.to_device(&device)]))
         };
         let merge = |a: Partial, b: Partial| -> Partial {
             let moments =
@@ -331,10 +331,10 @@ impl ClosedFormFit {
                     .collect();
             let mut losses = a.2;
             losses.extend(b.2);
-            (a.0 + b.0, moments, losses)
+            (a.0.merge(b.0), moments, losses)
         };
         let shortcut = if with_input { None } else { self.shortcut()? };
-        let (correct, moments, losses) = self
+        let (predictions, moments, losses) = self
             .rows
             .forward_pass(
                 &self.params,
@@ -350,7 +350,7 @@ impl ClosedFormFit {
             .map(|m| m.ok_or_else(|| NgmnnError::data(None, "no training rows")))
             .collect::<Result<Vec<_>>>()?;
         Ok(Forwarded {
-            correct,
+            predictions,
             moments,
             losses: Tensor::cat(losses, 0),
         })
@@ -424,13 +424,14 @@ impl ClosedFormFit {
         let forwarded = self.forward_pass(false)?;
         self.hidden_moments = forwarded.moments;
         self.next_losses = Some(forwarded.losses);
-        let train_acc = forwarded.correct / n as f64;
+        let train_acc = forwarded.predictions.correct / n as f64;
+        let one_class = forwarded.predictions.one_class();
         let shortcut = self.shortcut()?;
         let valid_acc = match &mut self.valid {
             Some(rows) => {
                 let kernel = |batch: &BatchView<'_>, acts: &Activations| {
                     Ok((
-                        count_correct(acts.logits.clone(), batch.labels)?,
+                        Predictions::of(acts.logits.clone(), batch.labels)?.correct,
                         batch.labels.dims()[0],
                     ))
                 };
@@ -458,6 +459,7 @@ impl ClosedFormFit {
         Ok(EpochRecord {
             epoch: self.epoch,
             train_acc,
+            one_class,
             valid_acc,
             decision_objectives: outcome.objectives,
             ridge_objectives,
@@ -618,14 +620,50 @@ impl ClosedFormFit {
     }
 }
 
-/// Correct predictions of `argmax(logits)` against `labels`, as a host number.
-fn count_correct(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
-    let pred = logits.argmax(1).squeeze_dim::<1>(1);
-    scalar(pred.equal(labels.clone()).float().sum(), "accuracy")
+/// The tally of `argmax(logits)` over some rows: how many match their labels, and the
+/// smallest and largest class predicted (equal when every row gets one class: a degenerate
+/// model).
+#[derive(Debug, Clone, Copy)]
+struct Predictions {
+    correct: f64,
+    lowest: f64,
+    highest: f64,
+}
+
+impl Predictions {
+    /// The tally of one batch, computed on the device and read in one host transfer.
+    fn of(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<Self> {
+        let pred = logits.argmax(1).squeeze_dim::<1>(1);
+        let correct = pred.clone().equal(labels.clone()).float().sum();
+        let pred = pred.float();
+        let read = to_host_vec(
+            Tensor::cat(vec![correct, pred.clone().min(), pred.max()], 0),
+            "accuracy",
+        )?;
+        Ok(Self {
+            correct: read[0],
+            lowest: read[1],
+            highest: read[2],
+        })
+    }
+
+    /// Both tallies together.
+    fn merge(self, other: Self) -> Self {
+        Self {
+            correct: self.correct + other.correct,
+            lowest: self.lowest.min(other.lowest),
+            highest: self.highest.max(other.highest),
+        }
+    }
+
+    /// Every row got the same class.
+    fn one_class(&self) -> bool {
+        self.lowest == self.highest
+    }
 }
 
 /// Accuracy of `argmax` of `logits` against `labels`, computed on the device.
 #[cfg(feature = "train")]
 pub(crate) fn accuracy(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
-    Ok(count_correct(logits, labels)? / labels.dims()[0] as f64)
+    Ok(Predictions::of(logits, labels)?.correct / labels.dims()[0] as f64)
 }

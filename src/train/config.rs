@@ -37,6 +37,21 @@ crate::choice::choice_enum! {
     }
 }
 
+/// The ridge parameters that make numerical sense (checked by [`ClosedFormConfig::check`]): every
+/// system gamma regularises is a (weighted) sum of squares of hidden outputs, which lie in
+/// `(0, 1)` (a sigmoid's range, row-normalised); below `1e-12` gamma does not regularise even
+/// in f64 (a singular Gram stays singular), above `1e12` it drives every weight to zero (the
+/// issue's `--gamma 1e300` gave one class for every row).
+pub const GAMMA_RANGE: (f64, f64) = (1e-12, 1e12);
+
+/// The largest `random_scale` (standard deviation of a random unit's pre-activation): beyond
+/// it nearly every row sits on a sigmoid's flat tails and the units are step functions.
+pub const MAX_RANDOM_SCALE: f64 = 32.0;
+
+/// The largest `random_offset`: `sigmoid(16) = 1 - 1.1e-7`, within f32's rounding of 1, so a
+/// unit centred beyond it is constant on almost every row.
+pub const MAX_RANDOM_OFFSET: f64 = 16.0;
+
 /// Most weights the default random first layer holds (`d x r`): 2^24, 64 MB in f32.
 const DEFAULT_RANDOM_WEIGHTS: usize = 1 << 24;
 
@@ -198,11 +213,16 @@ impl ClosedFormConfig {
     /// [`NgmnnError::InvalidConfig`] naming the field, its value and the rule.
     pub fn check(&self) -> Result<()> {
         let finite_pos = |v: f64| v.is_finite() && v > 0.0;
-        if !finite_pos(self.gamma()) {
+        if !(GAMMA_RANGE.0..=GAMMA_RANGE.1).contains(&self.gamma()) {
             return Err(NgmnnError::config(
                 "gamma",
                 self.gamma(),
-                "must be finite and > 0",
+                format!(
+                    "must lie in [{:e}, {:e}]: the systems it regularises are sums of squares of \
+                     hidden outputs in (0, 1), and outside that range it either leaves them \
+                     singular or removes every signal (a constant model)",
+                    GAMMA_RANGE.0, GAMMA_RANGE.1
+                ),
             ));
         }
         if !(self.ratio > 0.0 && self.ratio <= 1.0) {
@@ -233,18 +253,24 @@ impl ClosedFormConfig {
                 "must be finite and >= 0",
             ));
         }
-        if !finite_pos(self.random_scale) {
+        if !(finite_pos(self.random_scale) && self.random_scale <= MAX_RANDOM_SCALE) {
             return Err(NgmnnError::config(
                 "random_scale",
                 self.random_scale,
-                "must be finite and > 0",
+                format!(
+                    "must lie in (0, {MAX_RANDOM_SCALE}]: a larger spread makes every random unit \
+                     a step function"
+                ),
             ));
         }
-        if !(self.random_offset.is_finite() && self.random_offset >= 0.0) {
+        if !(self.random_offset >= 0.0 && self.random_offset <= MAX_RANDOM_OFFSET) {
             return Err(NgmnnError::config(
                 "random_offset",
                 self.random_offset,
-                "must be finite and >= 0",
+                format!(
+                    "must lie in [0, {MAX_RANDOM_OFFSET}]: a sigmoid unit whose mean \
+                     pre-activation is beyond +-{MAX_RANDOM_OFFSET} is constant to f32 precision"
+                ),
             ));
         }
         if let Some(rho) = self.proximal

@@ -11,6 +11,11 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Training accuracy after the epoch.
     pub train_acc: f64,
+    /// Every training row got the same class after the epoch: a degenerate model (a ridge
+    /// parameter or random-layer scaling that leaves no usable signal). [`History::degenerate`]
+    /// says so for the fit; the CLI warns, and fails under `--strict`.
+    #[serde(default)]
+    pub one_class: bool,
     /// Validation accuracy after the epoch, if validation data was given.
     pub valid_acc: Option<f64>,
     /// Decision-layer objective after each of its rounds (spec §3).
@@ -105,6 +110,19 @@ impl History {
                 _ => Some(r),
             },
         )
+    }
+
+    /// The fit's last epoch left a degenerate model: every training row gets one class (with
+    /// two or more classes in the data). `None` when it did not (or no epoch ran); otherwise
+    /// a one-line explanation naming what to change.
+    pub fn degenerate(&self) -> Option<String> {
+        let last = self.last().filter(|r| r.one_class)?;
+        Some(format!(
+            "after epoch {} every training row is predicted as the same class (training accuracy \
+             {:.3}): the model is degenerate; check --gamma (too large or too small for the \
+             data's scale), --random-scale/--random-offset and the features",
+            last.epoch, last.train_acc
+        ))
     }
 
     /// Setup plus all epochs, in seconds.

@@ -3,12 +3,13 @@
 mod closed_form;
 mod config;
 mod history;
+mod rechunk;
 mod rows;
 mod workers;
 
 #[cfg(feature = "train")]
 pub(crate) use closed_form::accuracy;
 pub use closed_form::{ClosedForm, ClosedFormFit};
-pub use config::{ClosedFormConfig, Preset};
+pub use config::{ClosedFormConfig, GAMMA_RANGE, MAX_RANDOM_OFFSET, MAX_RANDOM_SCALE, Preset};
 pub use history::{EpochRecord, History};
 pub use workers::{DEFAULT_WORKER_TIMEOUT, Traffic, Worker, Workers, quiet_worker_panics};

@@ -6,8 +6,9 @@
 //!   once. The decision layer's input `H_{L-1}` is kept from the last forward pass, so its
 //!   rounds cost no forward pass.
 //! * [`Rows::Streamed`]: the rows are re-read from a [`BatchSource`] in every pass, one batch
-//!   at a time (the next batch is read on a second thread while the current one is computed);
-//!   nothing `n x d`-sized is kept.
+//!   at a time (the next batch is read on a second thread while the current one is computed),
+//!   regrouped into the resident fit's chunks ([`super::rechunk`]); nothing `n x d`-sized is
+//!   kept.
 //!
 //! Kernels see a [`BatchView`] (the batch's global row offset, features, one-hot labels, class
 //! indices) and return a partial result; the trainer merges them (sums of moments, counts,
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
+use super::rechunk::Rechunker;
 use crate::data::{Batch, BatchSource};
 use crate::error::{NgmnnError, Result};
 use crate::model::{
@@ -646,44 +648,38 @@ impl Streamed {
                     }
                 }
             });
-            for batch in rx {
-                let batch = batch?;
-                let rows = batch.rows();
-                if rows == 0 {
-                    continue;
-                }
+            // Every chunk computed is one of `chunk_rows` rows, whatever the batches' sizes.
+            let mut rechunker = Rechunker::new(d, chunk_rows);
+            let mut emit = |features: &[f32], batch_labels: &[usize]| -> Result<()> {
+                let rows = batch_labels.len();
                 let mut one_hot = vec![0.0f32; rows * classes];
-                for (i, &l) in batch.labels.iter().enumerate() {
+                for (i, &l) in batch_labels.iter().enumerate() {
                     one_hot[i * classes + l] = 1.0;
                     counts[l] += 1;
                     checksum = (checksum ^ l as u64).wrapping_mul(FNV_PRIME);
                 }
-                let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
-                let x =
-                    Tensor::from_data(TensorData::new(batch.features, [rows, d]), (&device, dtype));
+                let labels: Vec<i64> = batch_labels.iter().map(|&l| l as i64).collect();
+                let x = Tensor::from_data(
+                    TensorData::new(features.to_vec(), [rows, d]),
+                    (&device, dtype),
+                );
                 let y =
                     Tensor::from_data(TensorData::new(one_hot, [rows, classes]), (&device, dtype));
                 let labels = Tensor::from_data(TensorData::new(labels, [rows]), &device);
-                for r in chunk_ranges(rows, chunk_rows) {
-                    let (x, y, labels) = if rows <= chunk_rows {
-                        (x.clone(), y.clone(), labels.clone())
-                    } else {
-                        (
-                            x.clone().slice([r.clone(), 0..d]),
-                            y.clone().slice([r.clone(), 0..classes]),
-                            labels.clone().slice(r.clone()),
-                        )
-                    };
-                    let part = kernel(&BatchView {
-                        offset: offset + r.start,
-                        x: &x,
-                        y: &y,
-                        labels: &labels,
-                    })?;
-                    fold_into(&mut results, part, merge);
-                }
+                let part = kernel(&BatchView {
+                    offset,
+                    x: &x,
+                    y: &y,
+                    labels: &labels,
+                })?;
+                fold_into(&mut results, part, merge);
                 offset += rows;
+                Ok(())
+            };
+            for batch in rx {
+                rechunker.feed(&batch?, &mut emit)?;
             }
+            rechunker.flush(&mut emit)?;
             Ok(())
         })?;
         if let Some(previous) = &self.counts
@@ -709,5 +705,36 @@ impl Streamed {
         self.counts = Some(counts);
         self.checksum = Some(checksum);
         Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{DatasetBatches, digits};
+
+    /// A source read 5 rows at a time costs one kernel call per chunk of `chunk_rows` rows, not
+    /// one per batch: the streamed set-up's work follows the rows (the digits' 1797 rows in
+    /// chunks of 512: 4 calls, where there are 360 batches), and the chunks are the resident
+    /// fit's (offsets 0, 512, 1024, 1536).
+    #[test]
+    fn streamed_pass_computes_one_chunk_per_chunk_rows_whatever_the_batches() {
+        let device = Device::default();
+        let data = digits();
+        let n = data.n();
+        let source = Box::new(DatasetBatches::new(data, 5));
+        let mut rows = Rows::streamed(source, 10, device, DType::F32, 512);
+        let kernel = |view: &BatchView<'_>| -> Result<Vec<(usize, usize)>> {
+            Ok(vec![(view.offset, view.x.dims()[0])])
+        };
+        let merge = |mut a: Vec<(usize, usize)>, b: Vec<(usize, usize)>| {
+            a.extend(b);
+            a
+        };
+        let Rows::Streamed(streamed) = &mut rows else {
+            unreachable!()
+        };
+        let calls = streamed.pass(&kernel, &merge).unwrap().unwrap();
+        assert_eq!(calls, [(0, 512), (512, 512), (1024, 512), (1536, n - 1536)]);
     }
 }

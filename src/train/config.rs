@@ -28,7 +28,10 @@ crate::choice::choice_enum! {
         /// Beyond the paper (the default): the first hidden layer is a frozen layer of random units
         /// scaled to the data ([`crate::solve::random_features`]; random-vector functional-link /
         /// extreme-learning-machine features), the layers above are learned as in the paper
-        /// (decision layer as in `paper`). Every hidden target of the paper has rank `<= c`, so a
+        /// (decision layer as in `paper`, but with the freshly updated bias inside its loop, as in
+        /// `corrected`: with the reference's entry bias the slack targets of the true class grow
+        /// round after round and the last epoch collapses on two- and three-class data, measured
+        /// in docs/beyond-the-paper.md). Every hidden target of the paper has rank `<= c`, so a
         /// learned first layer keeps at most `c` directions of the data; the random layer keeps
         /// `min(n, width)`. Needs at least two hidden layers: a wide random one and a learned one
         /// (e.g. `[1024, 64]`).
@@ -340,7 +343,7 @@ impl ClosedFormConfig {
                 Preset::Paper | Preset::Broad => AlphaIndex::Paper,
                 Preset::Corrected => AlphaIndex::Textbook,
             },
-            fresh_bias: self.preset == Preset::Corrected,
+            fresh_bias: self.preset != Preset::Paper,
             hold_lambda: self.preset == Preset::Corrected,
             ridge_in_objective: self.preset == Preset::Corrected,
             monotone: self.preset == Preset::Corrected,

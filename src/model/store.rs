@@ -186,10 +186,12 @@ impl SavedModel {
             .map_err(err)
     }
 
-    /// Check the description is consistent (architecture rules, class count, standardiser width).
+    /// Check the description is consistent (architecture rules, class count, a standardiser
+    /// of the input width with finite means and finite positive standard deviations).
     ///
     /// # Errors
-    /// [`NgmnnError::InvalidArchitecture`] or [`NgmnnError::ShapeMismatch`].
+    /// [`NgmnnError::InvalidArchitecture`], [`NgmnnError::ShapeMismatch`] or
+    /// [`NgmnnError::InvalidData`].
     pub fn validate(&self) -> Result<()> {
         self.config.check()?;
         if self.classes.len() != self.config.n_classes {
@@ -199,16 +201,10 @@ impl SavedModel {
                 self.config.n_classes
             )));
         }
-        if let Some(s) = &self.standardizer
-            && (s.mean.len() != self.config.d_input || s.std.len() != self.config.d_input)
-        {
-            return Err(NgmnnError::ShapeMismatch(format!(
-                "standardiser has {} features, the model {}",
-                s.mean.len(),
-                self.config.d_input
-            )));
+        match &self.standardizer {
+            Some(s) => s.check(self.config.d_input),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::error::{NgmnnError, Result};
-use crate::model::write_atomic;
+use crate::model::write_output;
 use crate::train::History;
 
 fn plot_err(e: impl std::fmt::Display) -> NgmnnError {
@@ -93,7 +93,7 @@ pub fn plot_history(history: &History, title: &str, path: &Path) -> Result<()> {
         }
         root.present().map_err(plot_err)?;
     }
-    write_atomic(path, svg.as_bytes())
+    write_output(path, svg.as_bytes())
 }
 
 /// Draw learning curves (`(name, [(seconds, test accuracy)])`) into an SVG file at `path`, with
@@ -152,7 +152,7 @@ pub fn plot_curves(
         legend(&mut chart)?;
         root.present().map_err(plot_err)?;
     }
-    write_atomic(path, svg.as_bytes())
+    write_output(path, svg.as_bytes())
 }
 
 type Chart<'a, 'b> = ChartContext<

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NgmnnError, Result};
-use crate::model::write_atomic;
+use crate::model::write_output;
 use crate::train::{ClosedFormConfig, History};
 
 /// One epoch in a [`TrainReport`].
@@ -213,7 +213,9 @@ impl EvalReport {
     }
 }
 
-/// Write any report as pretty JSON, atomically.
+/// Write any report as pretty JSON to the output `path`: a regular file atomically (a
+/// symlink's target replaced), `-` / a FIFO / a device written through
+/// ([`crate::model::OutputFile`]).
 ///
 /// # Errors
 /// [`NgmnnError::Json`] / [`NgmnnError::Io`].
@@ -222,7 +224,7 @@ pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
         path: path.to_owned(),
         source: e,
     })?;
-    write_atomic(path, &json)
+    write_output(path, &json)
 }
 
 #[cfg(test)]

@@ -176,3 +176,158 @@ fn a_hand_mixed_folder_is_rejected() {
     assert!(!eval.status.success());
     assert!(String::from_utf8_lossy(&eval.stderr).contains("mixed or incomplete"));
 }
+
+/// The entries of `dir`, sorted (hidden ones included).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn one_line_error(out: &std::process::Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+    err
+}
+
+/// A project folder (not written by ngmnn, not empty) is refused as `--out` with one line,
+/// before anything is created in it: its `vendor/` and `videos/` survive (issue 24, item 1).
+#[test]
+fn out_refuses_a_folder_ngmnn_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let proj = dir.path().join("proj");
+    for sub in ["vendor", "videos"] {
+        std::fs::create_dir_all(proj.join(sub)).unwrap();
+        std::fs::write(proj.join(sub).join("keep.txt"), sub).unwrap();
+    }
+    let out = train(&proj, "1", "0").output().unwrap();
+    let err = one_line_error(&out);
+    assert!(err.contains("not an ngmnn output folder"), "{err}");
+    assert_eq!(entries(&proj), ["vendor", "videos"]);
+    assert_eq!(
+        std::fs::read_to_string(proj.join("vendor/keep.txt")).unwrap(),
+        "vendor"
+    );
+}
+
+/// `--out-force` writes into such a folder but deletes nothing ngmnn did not write: the
+/// user's `v9/`, `vendor/` and a stray `.staging-1` stay, ngmnn's own older versions go.
+#[test]
+fn out_force_writes_beside_foreign_entries_and_deletes_none_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let proj = dir.path().join("proj");
+    for sub in ["vendor", "v9", ".staging-1"] {
+        std::fs::create_dir_all(proj.join(sub)).unwrap();
+        std::fs::write(proj.join(sub).join("keep.txt"), sub).unwrap();
+    }
+    std::fs::write(proj.join("notes.txt"), "mine").unwrap();
+    let status = train(&proj, "3", "0").arg("--out-force").status().unwrap();
+    assert!(status.success());
+    assert_eq!(
+        entries(&proj),
+        [
+            ".lock",
+            ".ngmnn",
+            ".staging-1",
+            "CURRENT",
+            "notes.txt",
+            "v3",
+            "v9",
+            "vendor"
+        ]
+    );
+    for sub in ["vendor", "v9", ".staging-1"] {
+        assert_eq!(
+            std::fs::read_to_string(proj.join(sub).join("keep.txt")).unwrap(),
+            sub
+        );
+    }
+    // A version name the user already holds is not replaced either.
+    let taken = dir.path().join("taken");
+    std::fs::create_dir_all(taken.join("v1")).unwrap();
+    std::fs::write(taken.join("v1/keep.txt"), "mine").unwrap();
+    let out = train(&taken, "1", "0").arg("--out-force").output().unwrap();
+    let err = one_line_error(&out);
+    assert!(err.contains("v1"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(taken.join("v1/keep.txt")).unwrap(),
+        "mine"
+    );
+}
+
+/// In its own folder ngmnn removes only the versions its marker lists: a `vendor/` or `v77/`
+/// added by hand survives a resumed run; a folder written before the marker existed
+/// (`CURRENT` + `vN/manifest.json`) is still an ngmnn folder and resumes.
+#[test]
+fn an_ngmnn_folder_loses_only_the_versions_ngmnn_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    assert!(train(&run, "2", "0").status().unwrap().success());
+    for sub in ["vendor", "v77", ".staging-424242"] {
+        std::fs::create_dir_all(run.join(sub)).unwrap();
+        std::fs::write(run.join(sub).join("keep.txt"), sub).unwrap();
+    }
+    // As written by the ngmnn before the marker.
+    let _ = std::fs::remove_file(run.join(".ngmnn"));
+    let resume = |epochs: &str| {
+        ngmnn()
+            .args(["train", "--quiet", "--resume"])
+            .arg(&run)
+            .args(["--epochs", epochs])
+            .status()
+            .unwrap()
+    };
+    assert!(resume("3").success());
+    assert!(resume("4").success());
+    assert_eq!(std::fs::read_to_string(run.join("CURRENT")).unwrap(), "v4");
+    for sub in ["vendor", "v77", ".staging-424242"] {
+        assert_eq!(
+            std::fs::read_to_string(run.join(sub).join("keep.txt")).unwrap(),
+            sub
+        );
+    }
+    assert!(
+        !run.join("v3").exists(),
+        "an older version of ngmnn's own is removed"
+    );
+    // `--out` on it again (no force): an ngmnn folder.
+    assert!(train(&run, "1", "0").status().unwrap().success());
+    assert!(run.join("vendor/keep.txt").exists() && run.join("v77/keep.txt").exists());
+}
+
+/// A run that fails before its first epoch (a mistyped `--resume`, an invalid option) leaves
+/// no folder and no `.lock` that it created (issue 24, item 11).
+#[test]
+fn a_failed_start_leaves_no_folder_or_lock_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo");
+    let out = ngmnn()
+        .args(["train", "--resume"])
+        .arg(&typo)
+        .output()
+        .unwrap();
+    one_line_error(&out);
+    assert!(!typo.exists());
+    let fresh = dir.path().join("fresh");
+    let out = train(&fresh, "1", "0")
+        .args(["--image-shape", "bogus"])
+        .output()
+        .unwrap();
+    one_line_error(&out);
+    assert!(!fresh.exists());
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = train(&empty, "1", "0")
+        .args(["--image-shape", "bogus"])
+        .output()
+        .unwrap();
+    one_line_error(&out);
+    assert!(entries(&empty).is_empty(), "{:?}", entries(&empty));
+}

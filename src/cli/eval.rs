@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::Args;
 use ngmnn::metrics::{accuracy, confusion, macro_f1};
+use ngmnn::model::refuse_inside;
 use ngmnn::report::{ClassMetrics, EvalReport, write_json};
 
 use super::common::{BackendArgs, DataArgs, predict, prepare_for_model};
@@ -27,6 +28,9 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        refuse_inside(path, &args.model, "--report")?;
+    }
     let device = args.backend.device()?;
     let (saved, model, data) = prepare_for_model(&args.model, &device, args.data.load()?)?;
     let start = Instant::now();

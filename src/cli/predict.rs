@@ -7,7 +7,7 @@ use clap::Args;
 use ngmnn::data::{
     BatchSource, CsvFeatureStream, CsvStream, DataFormat, Features, LabelColumn, load_features,
 };
-use ngmnn::model::{Ngmnn, SavedModel};
+use ngmnn::model::{Ngmnn, OutputFile, SavedModel, refuse_inside};
 
 use super::common::{BackendArgs, DataArgs, prepare_for_model};
 
@@ -36,12 +36,12 @@ pub struct PredictArgs {
 const BATCH_ROWS: usize = 8192;
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    refuse_inside(&args.output, &args.model, "--output")?;
     let device = args.backend.device()?;
     let (saved, model) = SavedModel::load(&args.model, &device)
         .with_context(|| format!("loading model {}", args.model.display()))?;
     let d_model = saved.config.d_input;
     let mut output = Output::create(&args.output, &saved.classes, args.scores)?;
-    let temp = output.temp.clone();
     let mut write = || -> anyhow::Result<bool> {
         let format = format_of(&args.data)?;
         Ok(match (unlabeled(&args.data, format, d_model)?, format) {
@@ -101,28 +101,29 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             }
         })
     };
-    let labeled = match write() {
-        Ok(labeled) => labeled,
-        Err(e) => {
-            // No partial output.
-            let _ = std::fs::remove_file(&temp);
-            return Err(e);
-        }
-    };
+    // On an error `output` is dropped unfinished: a file output leaves no partial file.
+    let labeled = write()?;
+    let to_stdout = output.writer.get_ref().get_ref().is_stdout();
     let n = output.finish(&args.output)?;
-    println!(
+    let said = format!(
         "{n} predictions{} written to {}",
         if labeled { "" } else { " (unlabeled data)" },
         args.output.display()
     );
+    // Standard output holds the rows: the line goes to stderr.
+    if to_stdout {
+        eprintln!("{said}");
+    } else {
+        println!("{said}");
+    }
     Ok(())
 }
 
-/// The predictions file, written row by row to a temporary file beside the output and renamed
-/// at the end (a failed run leaves no partial output).
+/// The predictions file, written row by row through an [`OutputFile`]: a regular file is a
+/// temporary file beside it renamed at the end (a failed run leaves no partial output), a
+/// FIFO or `-` is written through.
 struct Output {
-    writer: csv::Writer<std::io::BufWriter<std::fs::File>>,
-    temp: PathBuf,
+    writer: csv::Writer<std::io::BufWriter<OutputFile>>,
     classes: Vec<String>,
     scores: bool,
     header: bool,
@@ -131,15 +132,10 @@ struct Output {
 
 impl Output {
     fn create(path: &Path, classes: &[String], scores: bool) -> anyhow::Result<Self> {
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let file =
-            std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+            OutputFile::create(path).with_context(|| format!("creating {}", path.display()))?;
         Ok(Self {
             writer: csv::Writer::from_writer(std::io::BufWriter::new(file)),
-            temp,
             classes: classes.to_vec(),
             scores,
             header: false,
@@ -191,11 +187,10 @@ impl Output {
         let file = self
             .writer
             .into_inner()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", self.temp.display()))?
+            .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error()))?
             .into_inner()
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", self.temp.display()))?;
-        file.sync_all()?;
-        std::fs::rename(&self.temp, path).with_context(|| format!("writing {}", path.display()))?;
+            .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error()))?;
+        file.finish()?;
         Ok(self.rows)
     }
 }

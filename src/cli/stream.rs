@@ -22,7 +22,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
              without --stream-rows"
         );
     }
-    let lock = args.out.as_deref().map(outdir::lock).transpose()?;
+    let lock = super::checkpoint::lock_out(args)?;
     let chatty = !(args.quiet || args.json);
     let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
     let device = run.backend.device()?;

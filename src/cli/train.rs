@@ -154,9 +154,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub(super) epochs: Option<usize>,
     /// Save the model (model.bpk + model.json) and a checkpoint into this directory after
-    /// every epoch.
+    /// every epoch. It must be new, empty or written by ngmnn; only the versions ngmnn wrote
+    /// there are ever deleted.
     #[arg(long)]
     pub(super) out: Option<PathBuf>,
+    /// Write into an `--out` folder that is not empty and was not written by ngmnn, beside its
+    /// files: nothing ngmnn did not write is deleted or replaced.
+    #[arg(long, requires = "out")]
+    pub(super) out_force: bool,
     /// Continue the run checkpointed in this directory from its last completed epoch (the
     /// data and model options are taken from the checkpoint).
     #[arg(long, conflicts_with = "out")]
@@ -204,7 +209,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     // One run per output folder: the lock is taken before anything else is done.
     let out = args.out.clone().or_else(|| args.resume.clone());
-    let lock = out.as_deref().map(outdir::lock).transpose()?;
+    let lock = super::checkpoint::lock_out(&args)?;
     let resumed = match &args.resume {
         Some(dir) => Some(Checkpoint::load(dir)?),
         None => None,

@@ -16,6 +16,10 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
+    /// The smallest standard deviation a standardiser holds: [`Standardizer::fit`] gives a
+    /// feature whose spread is not above `MIN_STD * max(|mean|, 1)` a std of 1.
+    pub const MIN_STD: f64 = 1e-12;
+
     /// Fit on `data` (in f64).
     pub fn fit(data: &LabeledData) -> Self {
         let (n, d) = (data.n(), data.d());
@@ -37,7 +41,7 @@ impl Standardizer {
             .zip(&mean)
             .map(|(s, m)| {
                 let sd = (s / n as f64).sqrt();
-                if sd > 1e-12 * m.abs().max(1.0) {
+                if sd > Self::MIN_STD * m.abs().max(1.0) {
                     sd
                 } else {
                     1.0
@@ -45,6 +49,40 @@ impl Standardizer {
             })
             .collect();
         Self { mean, std }
+    }
+
+    /// Check a standardiser read from a file for a model of `d_input` inputs: one mean and one
+    /// standard deviation per input, means finite, standard deviations finite and at least
+    /// [`Standardizer::MIN_STD`] (a std of 0 or below would turn every row into NaN or flip its sign).
+    ///
+    /// # Errors
+    /// [`NgmnnError::ShapeMismatch`] naming the three lengths; [`NgmnnError::InvalidData`]
+    /// naming the first bad value.
+    pub fn check(&self, d_input: usize) -> Result<()> {
+        let (means, stds) = (self.mean.len(), self.std.len());
+        if means != d_input || stds != d_input {
+            return Err(NgmnnError::ShapeMismatch(format!(
+                "the standardiser has {means} means and {stds} standard deviations, the model \
+                 {d_input} inputs"
+            )));
+        }
+        if let Some((i, m)) = self.mean.iter().enumerate().find(|(_, m)| !m.is_finite()) {
+            return Err(NgmnnError::data(
+                Some("standardiser"),
+                format!("mean[{i}] is {m}; every mean must be finite"),
+            ));
+        }
+        let bad = |s: &f64| !(s.is_finite() && *s >= Self::MIN_STD);
+        if let Some((i, s)) = self.std.iter().enumerate().find(|(_, s)| bad(s)) {
+            return Err(NgmnnError::data(
+                Some("standardiser"),
+                format!(
+                    "std[{i}] is {s}; every std must be finite and at least {:e}",
+                    Self::MIN_STD
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Standardise `data` in place.
@@ -59,7 +97,8 @@ impl Standardizer {
     /// Standardise row-major values with `d` features per row in place.
     ///
     /// # Errors
-    /// [`NgmnnError::ShapeMismatch`] if `d` is not the fitted feature count.
+    /// [`NgmnnError::ShapeMismatch`] if `d` is not the fitted feature count; as
+    /// [`Standardizer::check`] for an inconsistent standardiser.
     pub fn apply_rows(&self, x: &mut [f32], d: usize) -> Result<()> {
         if d != self.mean.len() {
             return Err(NgmnnError::ShapeMismatch(format!(
@@ -67,6 +106,7 @@ impl Standardizer {
                 self.mean.len()
             )));
         }
+        self.check(d)?;
         for row in x.chunks_exact_mut(d) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 *v = ((*v as f64 - m) / s) as f32;

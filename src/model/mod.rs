@@ -6,9 +6,11 @@ mod activation;
 mod forward;
 mod network;
 pub mod outdir;
+mod output;
 mod store;
 
 pub use activation::Activation;
 pub use forward::{Activations, LayerParams, forward_from, forward_layers, row_normalize};
 pub use network::{Ngmnn, NgmnnConfig};
+pub use output::{OutputFile, refuse_inside, write_output};
 pub use store::{SavedModel, write_atomic};

@@ -1,27 +1,37 @@
-//! A run's output directory: one run at a time, and every save one consistent, durable unit.
+//! A run's output directory: one run at a time, every save one consistent, durable unit, and
+//! nothing deleted that ngmnn did not write.
 //!
 //! ```text
 //! DIR/.lock        advisory lock of the run writing DIR (its pid inside); released by the OS
 //!                  when the process ends, so a killed run leaves no stale lock
+//! DIR/.ngmnn       the marker: the version and staging folders ngmnn created in DIR
 //! DIR/CURRENT      the name of the complete version readers use, e.g. "v3"
 //! DIR/v3/          model.bpk, model.json, checkpoint.json, manifest.json
 //! ```
-//! A save writes every file into a fresh staging folder (`DIR/.staging-PID`), each file
-//! flushed to disk (`fsync`), then `manifest.json` (size and CRC-32 of every file), renames
-//! the folder to its version name, and only then replaces `CURRENT` (temporary file, `fsync`,
-//! rename, `fsync` of the directory). A crash or power loss at any moment leaves `CURRENT`
-//! naming either the new version or the previous one, both complete. Readers ([`resolve`])
-//! follow `CURRENT` and check the manifest, so a folder whose files were mixed by hand is
-//! rejected with a clear error. A directory without `CURRENT` (written by an older ngmnn, or a
-//! version folder given directly) is read as it is.
+//! [`lock`] refuses a folder that is not empty and not ngmnn's ([`marker`]) before creating
+//! anything in it, unless told to write beside its files ([`Access::WriteForce`]). A save
+//! writes every file into a fresh staging folder (`DIR/.staging-PID`, listed in the marker
+//! first), each file flushed to disk (`fsync`), then `manifest.json` (size and CRC-32 of every
+//! file), renames the folder to its version name, and only then replaces `CURRENT` (temporary
+//! file, `fsync`, rename, `fsync` of the directory). A crash or power loss at any moment leaves
+//! `CURRENT` naming either the new version or the previous one, both complete. The older
+//! versions and staging folders the marker lists are then deleted; no other entry ever is, and
+//! a version name the folder holds but the marker does not list is never replaced. Readers
+//! ([`resolve`]) follow `CURRENT` and check the manifest, treating the folder as untrusted
+//! input ([`read`]). A directory without `CURRENT` (written by an older ngmnn, or a version
+//! folder given directly) is read as it is.
+
+pub mod marker;
+pub mod read;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{NgmnnError, Result};
+use marker::{Marker, Ownership, is_version_name};
+pub use read::{read_file, regular_file, resolve};
 
 /// The pointer file naming the current version.
 pub const CURRENT_FILE: &str = "CURRENT";
@@ -30,12 +40,29 @@ pub const LOCK_FILE: &str = ".lock";
 /// The checksums of a version's files.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
+/// How a run uses its output directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A new run (`--out`): the folder must be new, empty or ngmnn's.
+    Write,
+    /// A new run into a folder that is not ngmnn's (`--out-force`): its entries are kept; a
+    /// `CURRENT`, a lock file or a version folder of the same name as ngmnn's is not replaced.
+    WriteForce,
+    /// A resumed run (`--resume`): the folder must exist and be ngmnn's (or hold an older
+    /// run's `checkpoint.json`); nothing is created when it does not.
+    Resume,
+}
+
 /// The exclusive lock of a run on its output directory; released when dropped (or when the
-/// process ends, however it ends).
+/// process ends, however it ends). Dropped before any version was saved (a run that failed to
+/// start), it removes the lock file and the folder when this run created them.
 #[derive(Debug)]
 pub struct DirLock {
-    _file: File,
+    file: File,
     dir: PathBuf,
+    created_dir: bool,
+    created_lock: bool,
+    published: AtomicBool,
 }
 
 impl DirLock {
@@ -45,21 +72,77 @@ impl DirLock {
     }
 }
 
-/// Take the exclusive lock of `dir` (created if needed), without waiting.
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        if self.published.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.created_lock {
+            let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+        }
+        if self.created_dir {
+            // Only when empty: nothing anyone else put there is touched.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+/// Take the exclusive lock of `dir` for a run of the given `access`, without waiting. The
+/// folder is checked first (see [`Access`]); it and its lock file are created only when the
+/// check passes.
 ///
 /// # Errors
-/// [`NgmnnError::Busy`] if another process holds it (with its pid when it wrote one);
-/// [`NgmnnError::Io`] if the directory or lock file cannot be created.
-pub fn lock(dir: &Path) -> Result<DirLock> {
-    std::fs::create_dir_all(dir).map_err(|e| NgmnnError::io(dir, e))?;
+/// [`NgmnnError::InvalidConfig`] if `dir` is not a folder this access may use (one line
+/// saying why); [`NgmnnError::Busy`] if another process holds the lock (with its pid when it
+/// wrote one); [`NgmnnError::Io`] if the directory or lock file cannot be created.
+pub fn lock(dir: &Path, access: Access) -> Result<DirLock> {
+    let option = if access == Access::Resume {
+        "--resume"
+    } else {
+        "--out"
+    };
+    let mut created_dir = false;
+    match marker::ownership(dir, option)? {
+        Ownership::Missing if access == Access::Resume => {
+            return Err(NgmnnError::config(
+                option,
+                dir.display(),
+                "no such folder; resume a folder written by `ngmnn train --out`",
+            ));
+        }
+        Ownership::Missing => {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| NgmnnError::io(parent, e))?;
+            }
+            match std::fs::create_dir(dir) {
+                Ok(()) => created_dir = true,
+                // Another run created it meanwhile: check it again.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    check_foreign(dir, marker::ownership(dir, option)?, access, option)?
+                }
+                Err(e) => return Err(NgmnnError::io(dir, e)),
+            }
+        }
+        owner => check_foreign(dir, owner, access, option)?,
+    }
     let path = dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    let (file, created_lock) = match OpenOptions::new()
         .read(true)
         .write(true)
-        .create(true)
-        .truncate(false)
+        .create_new(true)
         .open(&path)
-        .map_err(|e| NgmnnError::io(&path, e))?;
+    {
+        Ok(file) => (file, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| NgmnnError::io(&path, e))?,
+            false,
+        ),
+        Err(e) => return Err(NgmnnError::io(&path, e)),
+    };
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -67,7 +150,7 @@ pub fn lock(dir: &Path) -> Result<DirLock> {
             let mut pid = None;
             for _ in 0..50 {
                 let mut text = String::new();
-                let _ = std::fs::File::open(&path).and_then(|mut f| f.read_to_string(&mut text));
+                let _ = File::open(&path).and_then(|f| f.take(32).read_to_string(&mut text));
                 pid = text.trim().parse().ok();
                 if pid.is_some() {
                     break;
@@ -81,28 +164,56 @@ pub fn lock(dir: &Path) -> Result<DirLock> {
         }
         Err(TryLockError::Error(e)) => return Err(NgmnnError::io(&path, e)),
     }
+    // From here on the lock is held: dropping it cleans up what this run created.
+    let lock = DirLock {
+        file,
+        dir: dir.to_owned(),
+        created_dir,
+        created_lock,
+        published: AtomicBool::new(false),
+    };
+    let mut file = &lock.file;
     file.set_len(0).map_err(|e| NgmnnError::io(&path, e))?;
     write!(file, "{}", std::process::id()).map_err(|e| NgmnnError::io(&path, e))?;
     file.sync_all().map_err(|e| NgmnnError::io(&path, e))?;
-    Ok(DirLock {
-        _file: file,
-        dir: dir.to_owned(),
-    })
+    Ok(lock)
 }
 
-/// Size and CRC-32 of one file of a version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Entry {
-    name: String,
-    bytes: u64,
-    crc32: u32,
-}
-
-fn checksum(path: &Path) -> Result<(u64, u32)> {
-    let bytes = std::fs::read(path).map_err(|e| NgmnnError::io(path, e))?;
-    let mut crc = flate2::Crc::new();
-    crc.update(&bytes);
-    Ok((bytes.len() as u64, crc.sum()))
+/// Whether an existing folder may be used by `access` (see [`Access`]).
+fn check_foreign(dir: &Path, owner: Ownership, access: Access, option: &'static str) -> Result<()> {
+    let Ownership::Foreign(entry) = owner else {
+        return Ok(());
+    };
+    let refuse = |rule: String| Err(NgmnnError::config(option, dir.display(), rule));
+    let quoted = read::quote_short(entry.as_bytes());
+    match access {
+        Access::Resume if dir.join("checkpoint.json").is_file() => Ok(()),
+        Access::Resume => refuse(format!(
+            "is not an ngmnn output folder (it holds {quoted}); resume a folder written by \
+             `ngmnn train --out`"
+        )),
+        Access::Write => refuse(format!(
+            "is not an ngmnn output folder and not empty (it holds {quoted}); choose a new or \
+             empty folder, or pass --out-force to write beside its files (ngmnn then deletes \
+             nothing it did not write)"
+        )),
+        Access::WriteForce => {
+            let current = std::fs::symlink_metadata(dir.join(CURRENT_FILE)).is_ok();
+            let lock = std::fs::symlink_metadata(dir.join(LOCK_FILE)).is_ok();
+            let taken = if current {
+                Some(CURRENT_FILE)
+            } else {
+                (lock && !marker::is_lock_file(dir)).then_some(LOCK_FILE)
+            };
+            match taken {
+                Some(name) => refuse(format!(
+                    "holds a {name} that ngmnn did not write; even with --out-force it is not \
+                     replaced: choose another folder"
+                )),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 /// Flush a file or directory to disk.
@@ -113,111 +224,100 @@ fn sync(path: &Path) -> Result<()> {
 }
 
 /// Save one version: `write` fills a fresh staging folder, then the folder becomes the
-/// current version (see the module docs). Holding `lock` is required: one writer at a time.
-/// Returns the version folder.
+/// current version and the older versions the marker lists are deleted (see the module
+/// docs). Holding `lock` is required: one writer at a time. Returns the version folder.
 ///
 /// # Errors
-/// `write`'s errors; [`NgmnnError::Io`] for file-system failures.
+/// `write`'s errors; [`NgmnnError::InvalidConfig`] if `version` is not `v<digits>` or names a
+/// folder ngmnn did not write; [`NgmnnError::Io`] for file-system failures.
 pub fn publish<E: From<NgmnnError>>(
     lock: &DirLock,
     version: &str,
     write: impl FnOnce(&Path) -> std::result::Result<(), E>,
 ) -> std::result::Result<PathBuf, E> {
     let dir = lock.dir();
-    let staging = dir.join(format!(".staging-{}", std::process::id()));
+    if !is_version_name(version) {
+        return Err(NgmnnError::config("version", version, "a version is v<digits>").into());
+    }
+    let (before, had_marker) = Marker::read(dir)?;
+    let staging_name = format!(".staging-{}", std::process::id());
+    let (staging, target) = (dir.join(&staging_name), dir.join(version));
+    for (path, listed) in [
+        (&target, before.versions.iter().any(|v| v == version)),
+        (&staging, before.staging.contains(&staging_name)),
+    ] {
+        if std::fs::symlink_metadata(path).is_ok() && !listed {
+            return Err(NgmnnError::config(
+                "--out",
+                dir.display(),
+                format!(
+                    "holds {} that ngmnn did not write: it is not replaced; choose another folder",
+                    read::quote_short(path.file_name().unwrap_or_default().as_encoded_bytes())
+                ),
+            )
+            .into());
+        }
+    }
+    // Listed before they are created: a crash leaves nothing ngmnn would not recognise.
+    let mut marker = before.clone();
+    Marker::add(&mut marker.versions, version);
+    Marker::add(&mut marker.staging, &staging_name);
+    marker.write(dir)?;
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|e| NgmnnError::io(&staging, e))?;
     }
-    std::fs::create_dir_all(&staging).map_err(|e| NgmnnError::io(&staging, e))?;
-    write(&staging)?;
-    let mut entries = Vec::new();
-    let mut names: Vec<String> = std::fs::read_dir(&staging)
-        .map_err(|e| NgmnnError::io(&staging, e))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    for name in names {
-        let path = staging.join(&name);
-        sync(&path)?;
-        let (bytes, crc32) = checksum(&path)?;
-        entries.push(Entry { name, bytes, crc32 });
+    std::fs::create_dir(&staging).map_err(|e| NgmnnError::io(&staging, e))?;
+    if let Err(e) = write(&staging).and_then(|()| write_manifest(&staging).map_err(E::from)) {
+        // Nothing of this save is left: the staging folder goes, the marker is as it was.
+        let _ = std::fs::remove_dir_all(&staging);
+        if had_marker {
+            let _ = before.write(dir);
+        } else {
+            let _ = std::fs::remove_file(dir.join(marker::MARKER_FILE));
+        }
+        return Err(e);
     }
-    let manifest = serde_json::to_vec_pretty(&entries).map_err(|e| NgmnnError::Json {
-        path: staging.join(MANIFEST_FILE),
-        source: e,
-    })?;
-    super::write_atomic(&staging.join(MANIFEST_FILE), &manifest)?;
-    let target = dir.join(version);
     if target.exists() {
         std::fs::remove_dir_all(&target).map_err(|e| NgmnnError::io(&target, e))?;
     }
     std::fs::rename(&staging, &target).map_err(|e| NgmnnError::io(&target, e))?;
     sync(dir)?;
     super::write_atomic(&dir.join(CURRENT_FILE), version.as_bytes())?;
-    // Older versions and a killed run's staging folders: no reader follows them any more.
-    if let Ok(read) = std::fs::read_dir(dir) {
-        for entry in read.filter_map(|e| e.ok()) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let old_version = name.starts_with('v') && name != version && entry.path().is_dir();
-            if old_version || name.starts_with(".staging-") {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
+    lock.published.store(true, Ordering::Relaxed);
+    // The marker first names only the new version, then the others it listed are deleted:
+    // a crash in between leaves them unlisted (kept), never a listed name deleted later.
+    Marker {
+        versions: vec![version.to_owned()],
+        staging: Vec::new(),
+    }
+    .write(dir)?;
+    let old = marker.versions.iter().filter(|v| *v != version);
+    for name in old.chain(marker.staging.iter().filter(|s| **s != staging_name)) {
+        let _ = std::fs::remove_dir_all(dir.join(name));
     }
     Ok(target)
 }
 
-/// The folder holding the current version of `dir` (`dir` itself when it has no `CURRENT`),
-/// its files checked against its manifest when it has one.
-///
-/// # Errors
-/// [`NgmnnError::InvalidData`] if `CURRENT` names a missing folder, or a file is missing or
-/// differs from the manifest (a mixed or incomplete folder); [`NgmnnError::Io`].
-pub fn resolve(dir: &Path) -> Result<PathBuf> {
-    let pointer = dir.join(CURRENT_FILE);
-    let folder = match std::fs::read_to_string(&pointer) {
-        Ok(name) => {
-            let name = name.trim();
-            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-                return Err(mixed(dir, format!("{CURRENT_FILE} holds {name:?}")));
-            }
-            dir.join(name)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => dir.to_owned(),
-        Err(e) => return Err(NgmnnError::io(&pointer, e)),
-    };
-    if !folder.is_dir() {
-        return Err(mixed(dir, format!("{} is missing", folder.display())));
+/// Flush every file of `staging` and write its `manifest.json` (size and CRC-32 of each).
+fn write_manifest(staging: &Path) -> Result<()> {
+    let mut names: Vec<String> = std::fs::read_dir(staging)
+        .map_err(|e| NgmnnError::io(staging, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut entries = Vec::new();
+    for name in names {
+        let path = staging.join(&name);
+        sync(&path)?;
+        let (bytes, crc32) = read::checksum(&path, u64::MAX - 1)?;
+        entries.push(read::Entry { name, bytes, crc32 });
     }
-    let manifest = folder.join(MANIFEST_FILE);
-    let entries: Vec<Entry> = match std::fs::read(&manifest) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| mixed(dir, format!("{MANIFEST_FILE} is unreadable: {e}")))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(folder),
-        Err(e) => return Err(NgmnnError::io(&manifest, e)),
-    };
-    for entry in entries {
-        let path = folder.join(&entry.name);
-        let found =
-            checksum(&path).map_err(|_| mixed(dir, format!("{} is missing", entry.name)))?;
-        if found != (entry.bytes, entry.crc32) {
-            return Err(mixed(
-                dir,
-                format!("{} is not the file its manifest lists", entry.name),
-            ));
-        }
-    }
-    Ok(folder)
-}
-
-fn mixed(dir: &Path, what: String) -> NgmnnError {
-    NgmnnError::data(
-        Some(&dir.display().to_string()),
-        format!(
-            "a mixed or incomplete model folder: {what}; re-save it (train --out) or use a complete copy"
-        ),
-    )
+    let manifest = serde_json::to_vec_pretty(&entries).map_err(|e| NgmnnError::Json {
+        path: staging.join(MANIFEST_FILE),
+        source: e,
+    })?;
+    super::write_atomic(&staging.join(MANIFEST_FILE), &manifest)
 }

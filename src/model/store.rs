@@ -13,7 +13,7 @@ use burn::tensor::Device;
 use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
 
-use super::{Ngmnn, NgmnnConfig};
+use super::{Ngmnn, NgmnnConfig, outdir};
 use crate::data::Standardizer;
 use crate::error::{NgmnnError, Result};
 use crate::train::ClosedFormConfig;
@@ -22,6 +22,12 @@ use crate::train::ClosedFormConfig;
 pub const RECORD_FILE: &str = "model.bpk";
 /// File name of the JSON description inside a model directory.
 pub const META_FILE: &str = "model.json";
+/// Most bytes of `model.json` read: room for the class names and a standardiser of some
+/// 800 000 features.
+const META_MAX: u64 = 32 << 20;
+/// Most bytes of a record beyond 8 per parameter (its tensor table; 864 bytes for a
+/// three-layer model).
+const RECORD_OVERHEAD_MAX: u64 = 1 << 20;
 
 /// Everything besides the weights that is needed to use a model on new data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,28 +105,24 @@ impl SavedModel {
     /// Load the description and the model from `dir` onto `device`.
     ///
     /// # Errors
-    /// [`NgmnnError::Io`] if a file is missing, [`NgmnnError::Json`] if `model.json` is
-    /// malformed, [`NgmnnError::Record`] if the record does not match the config.
+    /// [`NgmnnError::Io`] if a file is missing, [`NgmnnError::InvalidData`] if a file is not a
+    /// regular file of the folder or is too large (`model.json` over 32 MB; a record larger
+    /// than 8 bytes per parameter and a 1 MB table), or the folder's manifest does not match
+    /// ([`outdir::resolve`]), [`NgmnnError::Json`] if `model.json` is malformed,
+    /// [`NgmnnError::ShapeMismatch`] / [`NgmnnError::Record`] if the record does not match
+    /// the config.
     pub fn load(dir: &Path, device: &Device) -> Result<(SavedModel, Ngmnn)> {
         // A run's output folder: its current complete version, checked against its manifest.
-        let dir = &super::outdir::resolve(dir)?;
+        // Its files are untrusted: regular files of the folder, read with a bound.
+        let dir = &outdir::resolve(dir)?;
         let meta_path = dir.join(META_FILE);
-        let meta = std::fs::read(&meta_path).map_err(|e| NgmnnError::io(&meta_path, e))?;
-        let record_path = dir.join(RECORD_FILE);
-        if !record_path.exists() {
-            return Err(NgmnnError::io(
-                &record_path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "model record missing"),
-            ));
-        }
+        let meta = outdir::read_file(dir, META_FILE, META_MAX)?;
+        let (record_path, record_bytes) = outdir::regular_file(dir, RECORD_FILE)?;
         // The description is checked before the record is read: a model.json that does not
-        // parse never costs the read of a large record.
+        // parse, or a record of a size its parameters cannot have, never costs the read.
         let saved = Self::parse(&meta, &meta_path)?;
-        let record_bytes = std::fs::metadata(&record_path)
-            .map_err(|e| NgmnnError::io(&record_path, e))?
-            .len();
         saved.check_record_size(record_bytes, &meta_path, &record_path)?;
-        let record = std::fs::read(&record_path).map_err(|e| NgmnnError::io(&record_path, e))?;
+        let record = outdir::read_file(dir, RECORD_FILE, record_bytes)?;
         let model = saved.load_record(record, &record_path, device)?;
         Ok((saved, model))
     }
@@ -145,9 +147,18 @@ impl SavedModel {
 
     /// Parse and validate `model.json`.
     fn parse(meta: &[u8], meta_path: &Path) -> Result<SavedModel> {
-        let saved: SavedModel = serde_json::from_slice(meta).map_err(|e| NgmnnError::Json {
-            path: meta_path.to_owned(),
-            source: e,
+        let saved: SavedModel = serde_json::from_slice(meta).map_err(|e| {
+            // A message quoting a long value of the file (an unknown variant) is cut.
+            let message = e.to_string();
+            if message.len() <= 200 {
+                NgmnnError::Json {
+                    path: meta_path.to_owned(),
+                    source: e,
+                }
+            } else {
+                let short = outdir::read::short_message(&message);
+                NgmnnError::data(Some(&meta_path.display().to_string()), short)
+            }
         })?;
         saved.validate()?;
         Ok(saved)
@@ -158,8 +169,12 @@ impl SavedModel {
     fn check_record_size(&self, record_bytes: u64, meta: &Path, record: &Path) -> Result<()> {
         let widths = self.config.widths();
         let params = self.config.n_params();
-        // At least 4 bytes per parameter (f32; an f64 fit stores 8).
-        if params.is_none_or(|p| p.saturating_mul(4) > record_bytes) {
+        // 4 bytes per parameter (f32) at least; 8 (f64) and the tensor table at most.
+        let fits = |p: u64| {
+            p.saturating_mul(4) <= record_bytes
+                && record_bytes <= p.saturating_mul(8).saturating_add(RECORD_OVERHEAD_MAX)
+        };
+        if params.is_none_or(|p| !fits(p)) {
             return Err(NgmnnError::ShapeMismatch(format!(
                 "{} declares widths {widths:?} ({} parameters) but {} holds {record_bytes} bytes: \
                  model.json and the record do not belong together",
@@ -186,10 +201,12 @@ impl SavedModel {
             .map_err(err)
     }
 
-    /// Check the description is consistent (architecture rules, class count, standardiser width).
+    /// Check the description is consistent (architecture rules, class count, a standardiser
+    /// of the input width with finite means and finite positive standard deviations).
     ///
     /// # Errors
-    /// [`NgmnnError::InvalidArchitecture`] or [`NgmnnError::ShapeMismatch`].
+    /// [`NgmnnError::InvalidArchitecture`], [`NgmnnError::ShapeMismatch`] or
+    /// [`NgmnnError::InvalidData`].
     pub fn validate(&self) -> Result<()> {
         self.config.check()?;
         if self.classes.len() != self.config.n_classes {
@@ -199,16 +216,10 @@ impl SavedModel {
                 self.config.n_classes
             )));
         }
-        if let Some(s) = &self.standardizer
-            && (s.mean.len() != self.config.d_input || s.std.len() != self.config.d_input)
-        {
-            return Err(NgmnnError::ShapeMismatch(format!(
-                "standardiser has {} features, the model {}",
-                s.mean.len(),
-                self.config.d_input
-            )));
+        match &self.standardizer {
+            Some(s) => s.check(self.config.d_input),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

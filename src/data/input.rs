@@ -103,6 +103,21 @@ impl Progress {
         Err(over_budget(what(), self.estimate(held), self.limit))
     }
 
+    /// Stop when `peak` bytes (buffers while one grows) pass the budget, naming the whole
+    /// file's estimated need from the `data` bytes read so far.
+    pub(crate) fn check_peak(
+        &self,
+        peak: u64,
+        data: u64,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if peak <= self.limit {
+            return Ok(());
+        }
+        let needed = self.estimate(data).max(self.limit + 1);
+        Err(over_budget(what(), needed, self.limit))
+    }
+
     /// Bound every record from now on to the longest the budget allows; the reader above
     /// then moves [`Progress::record_start`] to each record's start.
     pub(crate) fn bound_records(&self) {

@@ -38,7 +38,7 @@ pub(crate) fn load_mat_within(path: &Path, limit: u64) -> Result<LabeledData> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| NgmnnError::io(path, e))?;
-    parse_mat_within(&bytes, path, limit - len)
+    parse_mat_within(&bytes, path, limit)
 }
 
 /// Parse the bytes of a `.mat` file (`path` only names it in errors and the dataset).
@@ -49,7 +49,7 @@ pub fn parse_mat(bytes: &[u8], path: &Path) -> Result<LabeledData> {
     parse_mat_within(bytes, path, crate::memory::input_budget(None))
 }
 
-/// [`parse_mat`], the variables decompressed within `limit` bytes.
+/// [`parse_mat`] within `limit` bytes: `bytes` and the variables decompressed.
 ///
 /// # Errors
 /// As [`load_mat`].
@@ -62,17 +62,20 @@ pub fn parse_mat_within(bytes: &[u8], path: &Path, limit: u64) -> Result<Labeled
     // Our own walk of the element structure first: `matfile` panics or allocates without
     // bound on some malformed inputs (`mat_scan`); it counts every variable's decompressed
     // size against the budget and keeps only `X` and `Y`.
-    let plain = inflate_checked(bytes, limit, &["X", "Y"]).map_err(|stop| match stop {
-        Stop::Malformed(reason) => perr(reason),
-        Stop::Budget { needed, variables } => over_budget(
-            format!(
-                "the {variables} variable(s) of {} decompressed (used or not)",
-                path.display()
+    let held = bytes.len() as u64;
+    let plain = inflate_checked(bytes, limit.saturating_sub(held), &["X", "Y"]).map_err(
+        |stop| match stop {
+            Stop::Malformed(reason) => perr(reason),
+            Stop::Budget { needed, variables } => over_budget(
+                format!(
+                    "{} and its {variables} variable(s) decompressed (used or not)",
+                    path.display()
+                ),
+                needed + held,
+                limit,
             ),
-            needed,
-            limit,
-        ),
-    })?;
+        },
+    )?;
     // A last line of defence for a panic the walk does not foresee.
     let parsed = std::panic::catch_unwind(|| MatFile::parse(plain.as_slice()))
         .map_err(|_| perr("malformed file".into()))?

@@ -13,7 +13,8 @@ use crate::error::{NgmnnError, Result};
 
 /// The non-blank records of a CSV stream, each bounded in length by the budget.
 pub(crate) struct Records<'a> {
-    reader: csv::Reader<Box<dyn std::io::Read + Send + 'a>>,
+    /// Boxed: a `csv::Reader` is a few hundred bytes, kept in enums of the CLI.
+    reader: Box<csv::Reader<Box<dyn std::io::Read + Send + 'a>>>,
     progress: Progress,
     name: String,
 }
@@ -23,7 +24,7 @@ impl<'a> Records<'a> {
     pub(crate) fn new(input: Input<'a>, options: &CsvOptions, name: &str) -> Self {
         input.progress.bound_records();
         Self {
-            reader: reader(input.reader, options),
+            reader: Box::new(reader(input.reader, options)),
             progress: input.progress,
             name: name.to_owned(),
         }
@@ -83,7 +84,7 @@ fn reserve<T>(
     let size = std::mem::size_of::<T>() as u64;
     let target = v.len() + extra.max(v.len() / 2).max(1024);
     let peak = (v.capacity() as u64 + target as u64) * size + other;
-    progress.check_held(peak, what)?;
+    progress.check_peak(peak, v.len() as u64 * size + other, what)?;
     v.reserve_exact(target - v.len());
     Ok(())
 }
@@ -132,7 +133,8 @@ pub(crate) fn read_labeled(
         });
         y.push(k);
         let held = 4 * x.capacity() as u64 + 8 * y.capacity() as u64 + names_bytes;
-        records.progress().check_held(held, what)?;
+        let data = 4 * x.len() as u64 + 8 * y.len() as u64 + names_bytes;
+        records.progress().check_peak(held, data, what)?;
     }
     let layout = layout.ok_or_else(|| err("empty file".into()))?;
     if y.is_empty() {

@@ -169,7 +169,10 @@ fn mat_variables_count_against_the_input_budget() {
     assert!(file.len() < 100_000);
     let p = write(dir.path(), "unused.mat", &file);
     let p = p.to_str().unwrap();
-    out_of_memory(load(p, None, &limited(4)), "the 3 variable(s) of");
+    out_of_memory(
+        load(p, None, &limited(4)),
+        "unused.mat and its 3 variable(s) decompressed (used or not)",
+    );
     let ds = load(p, None, &limited(64)).unwrap().data;
     assert_eq!((ds.n(), ds.d(), ds.n_classes()), (4, 2, 2));
     let six: Vec<Vec<u8>> = [x.clone(), y.clone()]

@@ -12,6 +12,12 @@ pub fn available_bytes() -> Option<u64> {
     kb.checked_mul(1024)
 }
 
+/// The bytes a data loader may hold (decompressed text, parsed values): `limit` when given
+/// (`--memory-limit`), else the machine's available memory, else unbounded.
+pub fn input_budget(limit: Option<u64>) -> u64 {
+    limit.or_else(available_bytes).unwrap_or(u64::MAX)
+}
+
 /// Check that `needed` bytes fit in `limit` (or the machine's available memory when `limit` is
 /// `None`; no check where neither is known).
 ///

@@ -38,13 +38,25 @@ impl DataArgs {
     }
 
     pub fn load(&self) -> anyhow::Result<LoadedData> {
-        load(&self.data, self.format, &self.csv_options())
-            .with_context(|| format!("loading {}", self.data))
+        self.load_within(None)
     }
 
-    /// Load another source with the same format options.
-    pub fn load_other(&self, path: &str) -> anyhow::Result<LoadedData> {
-        load(path, self.format, &self.csv_options()).with_context(|| format!("loading {path}"))
+    /// Load the data within an input budget of `memory_limit` MB (`--memory-limit`; `None`:
+    /// the machine's available memory).
+    pub fn load_within(&self, memory_limit: Option<u64>) -> anyhow::Result<LoadedData> {
+        self.load_other_within(&self.data, memory_limit)
+    }
+
+    /// Load another source with the same format options, within `memory_limit` MB.
+    pub fn load_other_within(
+        &self,
+        path: &str,
+        memory_limit: Option<u64>,
+    ) -> anyhow::Result<LoadedData> {
+        let csv = self
+            .csv_options()
+            .with_memory_limit(memory_limit.map(|mb| mb.saturating_mul(1 << 20)));
+        load(path, self.format, &csv).with_context(|| format!("loading {path}"))
     }
 }
 

@@ -26,7 +26,10 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     let chatty = !(args.quiet || args.json);
     let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
     let device = run.backend.device()?;
-    let csv = run.data.csv_options();
+    let csv = run
+        .data
+        .csv_options()
+        .with_memory_limit(run.memory_limit.map(|mb| mb.saturating_mul(1 << 20)));
     let opened = open_stream(&run.data.data, run.data.format, &csv, rows)
         .with_context(|| format!("opening {} for streaming", run.data.data))?;
     let test = match &run.test {

@@ -479,7 +479,7 @@ pub(super) fn trainer_config(
 
 /// Load the data and build the run's training/test parts (deterministic in `run`).
 pub(super) fn prepare(run: &RunArgs) -> anyhow::Result<Prepared> {
-    let loaded = run.data.load()?;
+    let loaded = run.data.load_within(run.memory_limit)?;
     let (mut train, mut test) = split(run, loaded.data, loaded.test)?;
     let standardizer = run.standardize.then(|| Standardizer::fit(&train));
     if let Some(s) = &standardizer {
@@ -503,7 +503,7 @@ fn split(
     own_test: Option<LabeledData>,
 ) -> anyhow::Result<(LabeledData, Option<LabeledData>)> {
     let test = match &run.test {
-        Some(path) => Some(run.data.load_other(path)?.data),
+        Some(path) => Some(run.data.load_other_within(path, run.memory_limit)?.data),
         None => own_test,
     };
     if let Some(test) = test {

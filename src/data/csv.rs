@@ -2,12 +2,14 @@
 //!
 //! A header row is detected (every feature cell of the first row non-numeric) unless forced; the
 //! label column is the last unless chosen by index or header name; cells are trimmed;
-//! `.gz` files are decompressed.
+//! `.gz` files are decompressed as they are read, within the input budget
+//! ([`CsvOptions::memory_limit`]).
 
 use std::path::Path;
 
 use super::LabeledData;
-use super::load::read_maybe_gz;
+use super::input::Input;
+use super::records::read_labeled;
 use crate::error::{NgmnnError, Result};
 
 /// Which column holds the labels.
@@ -53,6 +55,11 @@ pub struct CsvOptions {
     pub header: Option<bool>,
     /// Field delimiter (`b','`; `b'\t'` for `.tsv`).
     pub delimiter: u8,
+    /// The input budget, in bytes, of every loader given these options (CSV, IDX, `.mat`):
+    /// decompressed text and parsed values stop with [`NgmnnError::OutOfMemory`] naming the
+    /// size before they pass it; one CSV record may take 1/32 of it (1 MB at least). `None`:
+    /// the machine's available memory ([`crate::memory::input_budget`]).
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for CsvOptions {
@@ -61,6 +68,7 @@ impl Default for CsvOptions {
             label: LabelColumn::Last,
             header: None,
             delimiter: b',',
+            memory_limit: None,
         }
     }
 }
@@ -76,51 +84,43 @@ impl CsvOptions {
             _ => self.clone(),
         }
     }
+
+    /// These options with an input budget of `bytes` (`None`: the available memory).
+    pub fn with_memory_limit(self, bytes: Option<u64>) -> Self {
+        Self {
+            memory_limit: bytes,
+            ..self
+        }
+    }
+
+    /// The input budget in bytes ([`crate::memory::input_budget`]).
+    pub(crate) fn budget(&self) -> u64 {
+        crate::memory::input_budget(self.memory_limit)
+    }
 }
 
-/// Load a CSV file.
+/// Load a CSV file (gzipped or not), parsing it as it is read.
 ///
 /// # Errors
-/// See [`parse_csv`]; [`NgmnnError::Io`] if unreadable.
+/// See [`parse_csv`]; [`NgmnnError::Io`] if unreadable; [`NgmnnError::Parse`] for a gzip
+/// stream that does not decode.
 pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<LabeledData> {
-    let bytes = read_maybe_gz(path)?;
     let name = path
         .file_name()
         .map_or_else(|| "csv".into(), |s| s.to_string_lossy().into_owned());
-    parse_csv(&bytes, &name, options)
+    read_labeled(Input::open(path, options.budget())?, &name, options)
 }
 
-/// Parse CSV bytes into a dataset named `name`.
+/// Parse CSV bytes (gzipped or not) into a dataset named `name`.
 ///
 /// # Errors
 /// [`NgmnnError::InvalidData`] for an empty file, a header-only file, ragged rows, a
-/// non-numeric or non-finite feature cell (row and column named), fewer than two columns, or
-/// a label column that does not exist.
+/// non-numeric or non-finite feature cell (row and column named), a NaN or infinite label,
+/// fewer than two columns, a label column that does not exist or a header name that two
+/// columns share, a record longer than the budget allows; [`NgmnnError::OutOfMemory`] when
+/// the parsed rows would pass the budget ([`CsvOptions::memory_limit`]).
 pub fn parse_csv(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<LabeledData> {
-    let err = |reason: String| NgmnnError::data(Some(name), reason);
-    let mut reader = reader(bytes, options);
-    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
-        if is_blank(&rec) {
-            continue;
-        }
-        rows.push((line_of(&rec), rec));
-    }
-    let Some((_, first)) = rows.first() else {
-        return Err(err("empty file".into()));
-    };
-    let layout = Layout::detect(first, options, name)?;
-    let data = if layout.header { &rows[1..] } else { &rows[..] };
-    if data.is_empty() {
-        return Err(err("a header row but no data rows".into()));
-    }
-    let mut x = Vec::with_capacity(data.len() * (layout.width - 1));
-    let mut labels = Vec::with_capacity(data.len());
-    for (line, rec) in data {
-        labels.push(layout.parse_row(rec, *line, name, &mut x)?);
-    }
-    LabeledData::from_labels(name, x, &labels, layout.width - 1)
+    read_labeled(Input::from_bytes(bytes, options.budget()), name, options)
 }
 
 /// A CSV reader with the crate's settings (no header handling, flexible widths, trimmed cells).
@@ -180,9 +180,23 @@ impl Layout {
                 LabelColumn::Index(i) => Err(err(format!(
                     "label column {i} does not exist ({width} columns)"
                 ))),
-                LabelColumn::Name(n) => header
-                    .and_then(|h| h.iter().position(|c| c == n))
-                    .ok_or_else(|| err(format!("no header column named {n:?}"))),
+                LabelColumn::Name(n) => {
+                    let mut at = header
+                        .into_iter()
+                        .flat_map(|h| h.iter().enumerate())
+                        .filter(|&(_, c)| c == n)
+                        .map(|(j, _)| j);
+                    match (at.next(), at.next()) {
+                        (Some(j), None) => Ok(j),
+                        (Some(a), Some(b)) => Err(err(format!(
+                            "two header columns are named {n:?}: columns {} and {} (1-based); \
+                             rename one or choose the label column by index",
+                            a + 1,
+                            b + 1
+                        ))),
+                        (None, _) => Err(err(format!("no header column named {n:?}"))),
+                    }
+                }
                 LabelColumn::None => Err(err(
                     "--label-col none: the file has no labels; training and evaluation need \
                      them (predict reads unlabeled files)"
@@ -216,7 +230,7 @@ impl Layout {
     ///
     /// # Errors
     /// [`NgmnnError::InvalidData`] for a ragged row, a non-numeric or non-finite feature, or an
-    /// empty label, naming the line and column.
+    /// empty, NaN or infinite label, naming the line and column.
     pub(crate) fn parse_row(
         &self,
         rec: &csv::StringRecord,
@@ -235,6 +249,13 @@ impl Layout {
         let mut label = String::new();
         for (j, cell) in rec.iter().enumerate() {
             if j == self.label {
+                if cell.parse::<f64>().is_ok_and(|v| !v.is_finite()) {
+                    return Err(err(format!(
+                        "line {line}, column {}: label {cell:?} is not a class (NaN or \
+                         infinite)",
+                        j + 1
+                    )));
+                }
                 label = normalize_label(cell);
                 continue;
             }

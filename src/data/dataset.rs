@@ -104,6 +104,29 @@ impl LabeledData {
         Self::new(name, x, y, d, classes)
     }
 
+    /// Build a dataset from integer labels (IDX, `.mat`): the classes are the distinct
+    /// values in increasing order, named by their decimal digits (exact: no value passes
+    /// through a float).
+    ///
+    /// # Errors
+    /// As [`LabeledData::new`].
+    pub fn from_integer_labels(
+        name: impl Into<String>,
+        x: Vec<f32>,
+        labels: &[i64],
+        d: usize,
+    ) -> Result<Self> {
+        let mut values = labels.to_vec();
+        values.sort_unstable();
+        values.dedup();
+        let y = labels
+            .iter()
+            .map(|l| values.binary_search(l).unwrap_or_default())
+            .collect();
+        let classes = values.iter().map(i64::to_string).collect();
+        Self::new(name, x, y, d, classes)
+    }
+
     /// The same data, declared as images of `height x width` pixels (row-major; IDX image
     /// files set it). The `broad` preset then gives its random units local receptive fields.
     ///

@@ -7,10 +7,12 @@ use std::path::Path;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use super::csv::{CsvOptions, is_blank, line_of, reader};
+use super::csv::{CsvOptions, line_of};
 use super::dataset::non_finite;
-use super::idx::parse_idx;
-use super::load::{DataFormat, read_maybe_gz};
+use super::idx::read_idx;
+use super::input::Input;
+use super::load::DataFormat;
+use super::records::Records;
 use super::standardize::Standardizer;
 use crate::error::{NgmnnError, Result};
 
@@ -80,7 +82,8 @@ impl Features {
     }
 }
 
-/// Load unlabeled features from a CSV/TSV file (every column a feature) or an IDX images file.
+/// Load unlabeled features from a CSV/TSV file (every column a feature) or an IDX images file,
+/// within the input budget (`csv.memory_limit`).
 ///
 /// # Errors
 /// [`NgmnnError::UnsupportedFormat`] for `.mat` and MNIST directories (they carry labels: load
@@ -99,10 +102,10 @@ pub fn load_features(
         .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
     match format {
         DataFormat::Csv | DataFormat::Tsv => {
-            parse_csv_features(&read_maybe_gz(path)?, &name, &csv.for_format(format))
+            collect_features(CsvFeatureStream::open(path, &csv.for_format(format))?)
         }
         DataFormat::Idx if path.is_file() => {
-            let img = parse_idx(&read_maybe_gz(path)?, path)?;
+            let img = read_idx(Input::open(path, csv.budget())?, path)?;
             let d: usize = img.dims[1..].iter().product();
             Features::new(name, img.data, d.max(1))
         }
@@ -121,20 +124,28 @@ pub fn load_features(
 /// rows.
 pub fn parse_csv_features(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<Features> {
     let input = Box::new(std::io::Cursor::new(bytes.to_vec()));
-    let mut stream = CsvFeatureStream::new(input, name, options);
+    collect_features(CsvFeatureStream::new(input, name, options))
+}
+
+/// Every row of `stream`, within its budget.
+fn collect_features(mut stream: CsvFeatureStream) -> Result<Features> {
+    let name = stream.name.clone();
     let mut x = Vec::new();
     let mut d = None;
     while let Some(batch) = stream.next_batch(1 << 16)? {
         d = Some(batch.d);
+        let held = 4 * (x.len() + batch.x.len()) as u64;
+        let what = || format!("reading {name} ({} rows so far)", x.len() / batch.d);
+        stream.records.progress().check_held(2 * held, what)?;
         x.extend_from_slice(&batch.x);
     }
-    let d = d.ok_or_else(|| NgmnnError::data(Some(name), "no data rows"))?;
+    let d = d.ok_or_else(|| NgmnnError::data(Some(&name), "no data rows"))?;
     Features::new(name, x, d)
 }
 
 /// Unlabeled CSV rows read a batch at a time (prediction on files larger than memory).
 pub struct CsvFeatureStream {
-    records: csv::StringRecordsIntoIter<Box<dyn std::io::Read + Send>>,
+    records: Records<'static>,
     name: String,
     header: Option<bool>,
     width: Option<usize>,
@@ -142,10 +153,15 @@ pub struct CsvFeatureStream {
 }
 
 impl CsvFeatureStream {
-    /// Read CSV from `input` (every column a feature).
+    /// Read CSV from `input` (every column a feature; gzip decoded), within the input budget
+    /// `options.memory_limit`.
     pub fn new(input: Box<dyn std::io::Read + Send>, name: &str, options: &CsvOptions) -> Self {
+        Self::from_input(Input::new(input, 0, options.budget()), name, options)
+    }
+
+    fn from_input(input: Input<'static>, name: &str, options: &CsvOptions) -> Self {
         Self {
-            records: reader(input, options).into_records(),
+            records: Records::new(input, options, name),
             name: name.to_owned(),
             header: options.header,
             width: None,
@@ -161,7 +177,8 @@ impl CsvFeatureStream {
         let name = path
             .file_name()
             .map_or_else(|| "csv".into(), |s| s.to_string_lossy().into_owned());
-        Ok(Self::new(super::load::open_maybe_gz(path)?, &name, options))
+        let input = Input::open(path, options.budget())?;
+        Ok(Self::from_input(input, &name, options))
     }
 
     /// The next at most `rows` rows; `None` at the end.
@@ -174,13 +191,10 @@ impl CsvFeatureStream {
         let err = |reason: String| NgmnnError::data(Some(&name), reason);
         let mut x = Vec::new();
         let mut count = 0;
+        let mut rec = csv::StringRecord::new();
         while count < rows {
-            let Some(rec) = self.records.next() else {
+            if !self.records.next(&mut rec)? {
                 break;
-            };
-            let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
-            if is_blank(&rec) {
-                continue;
             }
             let header = self.first
                 && self

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use super::LabeledData;
-use super::load::read_maybe_gz;
+use super::input::{Input, over_budget, read_all, read_up_to};
 use crate::error::{NgmnnError, Result};
+use crate::memory::input_budget;
 
 /// A decoded IDX array: its dimensions and values.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,32 +21,102 @@ pub struct IdxArray {
     pub data: Vec<f32>,
 }
 
-/// Parse IDX bytes.
+/// Parse IDX bytes (within the machine's available memory).
 ///
 /// # Errors
 /// [`NgmnnError::Parse`] for a wrong magic, an unknown element type, zero dimensions, or a
-/// payload whose size disagrees with the header (checked before anything is allocated).
+/// payload whose size disagrees with the header (checked before anything is allocated);
+/// [`NgmnnError::OutOfMemory`] for an array larger than the available memory.
 pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
-    let (ty, dims, header) = parse_idx_header(bytes, path)?;
+    parse_idx_within(bytes, path, input_budget(None))
+}
+
+/// [`parse_idx`] within `limit` bytes of decoded values.
+///
+/// # Errors
+/// As [`parse_idx`].
+pub fn parse_idx_within(bytes: &[u8], path: &Path, limit: u64) -> Result<IdxArray> {
+    read_idx(Input::from_bytes(bytes, limit), path)
+}
+
+/// Values read and decoded per step of [`read_idx`].
+const CHUNK: usize = 1 << 16;
+
+/// Read an IDX array from a decoded stream, within its budget: the header first, then the
+/// values a chunk at a time (the payload is never held whole beside them).
+///
+/// # Errors
+/// As [`parse_idx`].
+pub(crate) fn read_idx(input: Input<'_>, path: &Path) -> Result<IdxArray> {
+    let Input {
+        mut reader,
+        progress,
+    } = input;
+    let read = |reader: &mut dyn std::io::Read, buf: &mut [u8]| {
+        read_up_to(reader, buf).map_err(|e| progress.read_error(&e, path))
+    };
+    let mut head = vec![0u8; 4];
+    let mut got = read(&mut reader, &mut head)?;
+    if got == 4 {
+        head.resize(4 + 4 * usize::from(head[3]), 0);
+        got += read(&mut reader, &mut head[4..])?;
+    }
+    let (ty, dims, header) = parse_idx_header(&head[..got], path)?;
     let width = element_width(ty);
+    let shown = show_dims(&dims);
     let count = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| idx_error(path, format!("dimensions {dims:?} overflow")))?;
-    let payload = &bytes[header..];
-    if count.checked_mul(width) != Some(payload.len()) {
-        return Err(idx_error(
+        .filter(|c| c.checked_mul(width).is_some())
+        .ok_or_else(|| idx_error(path, format!("dimensions {shown} overflow")))?;
+    let bytes = count * width;
+    let holds = |held: String| {
+        idx_error(
             path,
             format!(
-                "header says {dims:?} ({count} values of {width} bytes) but the file holds {} bytes of data",
-                payload.len()
+                "header says {shown} ({count} values of {width} bytes) but the file holds \
+                 {held} bytes of data"
             ),
-        ));
+        )
+    };
+    if let Some(len) = progress.plain_len() {
+        let payload = len.saturating_sub(header as u64);
+        if payload != bytes as u64 {
+            return Err(holds(payload.to_string()));
+        }
     }
-    Ok(IdxArray {
-        dims,
-        data: decode_idx(ty, payload),
-    })
+    let needed = (count as u64).saturating_mul(4);
+    if needed > progress.limit {
+        let what = format!(
+            "the IDX array {} of {shown} ({count} values)",
+            path.display()
+        );
+        return Err(over_budget(what, needed, progress.limit));
+    }
+    let mut data = Vec::with_capacity(count);
+    let mut buf = vec![0u8; CHUNK * width];
+    let mut done = 0;
+    while done < bytes {
+        let want = (bytes - done).min(buf.len());
+        let k = read(&mut reader, &mut buf[..want])?;
+        decode_into(ty, &buf[..k - k % width], &mut data);
+        done += k;
+        if k < want {
+            return Err(holds(done.to_string()));
+        }
+    }
+    if read(&mut reader, &mut [0u8; 1])? > 0 {
+        return Err(holds(format!("more than {bytes}")));
+    }
+    Ok(IdxArray { dims, data })
+}
+
+/// Dimensions for messages: all of them up to four, else the first three and the count.
+pub(crate) fn show_dims(dims: &[usize]) -> String {
+    match dims {
+        [a, b, c, _, _, ..] => format!("[{a}, {b}, {c}, ... ({} dimensions)]", dims.len()),
+        _ => format!("{dims:?}"),
+    }
 }
 
 fn idx_error(path: &Path, reason: String) -> NgmnnError {
@@ -98,26 +169,95 @@ pub(crate) fn parse_idx_header(bytes: &[u8], path: &Path) -> Result<(u8, Vec<usi
 
 /// Decode big-endian IDX elements of type `ty` to f32.
 pub(crate) fn decode_idx(ty: u8, payload: &[u8]) -> Vec<f32> {
-    match ty {
-        0x08 => payload.iter().map(|&b| b as f32).collect(),
-        0x09 => payload.iter().map(|&b| b as i8 as f32).collect(),
-        0x0B => payload
-            .chunks_exact(2)
-            .map(|c| i16::from_be_bytes([c[0], c[1]]) as f32)
-            .collect(),
-        0x0C => payload
-            .chunks_exact(4)
-            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f32)
-            .collect(),
-        0x0D => payload
-            .chunks_exact(4)
-            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        _ => payload
-            .chunks_exact(8)
-            .map(|c| f64::from_be_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect(),
-    }
+    let mut out = Vec::with_capacity(payload.len() / element_width(ty));
+    decode_into(ty, payload, &mut out);
+    out
+}
+
+/// Decode big-endian IDX elements of type `ty` to f32, appending them to `out`.
+fn decode_into(ty: u8, payload: &[u8], out: &mut Vec<f32>) {
+    let be = |c: &[u8]| -> [u8; 8] {
+        let mut a = [0; 8];
+        a[..c.len()].copy_from_slice(c);
+        a
+    };
+    let w = element_width(ty);
+    out.extend(payload.chunks_exact(w).map(|c| {
+        let a = be(c);
+        match ty {
+            0x08 => f32::from(a[0]),
+            0x09 => f32::from(a[0] as i8),
+            0x0B => f32::from(i16::from_be_bytes([a[0], a[1]])),
+            0x0C => i32::from_be_bytes([a[0], a[1], a[2], a[3]]) as f32,
+            0x0D => f32::from_be_bytes([a[0], a[1], a[2], a[3]]),
+            _ => f64::from_be_bytes(a) as f32,
+        }
+    }));
+}
+
+/// Decode big-endian IDX labels of type `ty` exactly: integer types as they are, float types
+/// when the value is an integer an i64 holds; else the first bad label's index and value.
+fn decode_labels(ty: u8, payload: &[u8]) -> std::result::Result<Vec<i64>, (usize, String)> {
+    let w = element_width(ty);
+    payload
+        .chunks_exact(w)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut a = [0u8; 8];
+            a[..w].copy_from_slice(c);
+            let float = match ty {
+                0x08 => return Ok(i64::from(a[0])),
+                0x09 => return Ok(i64::from(a[0] as i8)),
+                0x0B => return Ok(i64::from(i16::from_be_bytes([a[0], a[1]]))),
+                0x0C => return Ok(i64::from(i32::from_be_bytes([a[0], a[1], a[2], a[3]]))),
+                0x0D => f64::from(f32::from_be_bytes([a[0], a[1], a[2], a[3]])),
+                _ => f64::from_be_bytes(a),
+            };
+            exact_integer(float).ok_or((i, format!("{float:?}")))
+        })
+        .collect()
+}
+
+/// `v` as an i64 when it is an integer in i64's range (no NaN, fraction or saturation).
+pub(crate) fn exact_integer(v: f64) -> Option<i64> {
+    // 2^63 is exact in f64; every integral f64 in [-2^63, 2^63) is exact in i64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v)).then_some(v as i64)
+}
+
+/// Read a labels file (`[n]`, any element type) within `limit` bytes: its dimensions and
+/// labels, exact.
+///
+/// # Errors
+/// As [`parse_idx`]; [`NgmnnError::InvalidData`] naming the first label that is not an
+/// integer (NaN, 0.5, 1e300).
+pub(crate) fn read_labels(path: &Path, limit: u64) -> Result<(Vec<usize>, Vec<i64>)> {
+    let bytes = read_all(path, limit)?;
+    let (ty, dims, header) = parse_idx_header(&bytes, path)?;
+    let width = element_width(ty);
+    let payload = &bytes[header..];
+    let count = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&c| c.checked_mul(width) == Some(payload.len()))
+        .ok_or_else(|| {
+            idx_error(
+                path,
+                format!(
+                    "header says {} but the file holds {} bytes of data",
+                    show_dims(&dims),
+                    payload.len()
+                ),
+            )
+        })?;
+    let labels = decode_labels(ty, payload).map_err(|(i, v)| {
+        NgmnnError::data(
+            Some(&path.display().to_string()),
+            format!("label {v} of sample {i} is not an integer class"),
+        )
+    })?;
+    debug_assert_eq!(labels.len(), count);
+    Ok((dims, labels))
 }
 
 /// The labels file that belongs to an images file (`images` -> `labels`, `idx3` -> `idx1`).
@@ -136,7 +276,12 @@ pub fn labels_path_for(images: &Path) -> Option<PathBuf> {
 /// [`NgmnnError::UnsupportedFormat`] if no labels file can be found; the errors of
 /// [`parse_idx`]; [`NgmnnError::InvalidData`] if the counts disagree.
 pub fn load_idx(images: &Path) -> Result<LabeledData> {
-    load_idx_pair(images, &labels_file(images)?)
+    load_idx_within(images, input_budget(None))
+}
+
+/// [`load_idx`] within `limit` bytes (decompressed labels, decoded images).
+pub(crate) fn load_idx_within(images: &Path, limit: u64) -> Result<LabeledData> {
+    load_idx_pair(images, &labels_file(images)?, limit)
 }
 
 /// The existing labels file of an images file ([`labels_path_for`]).
@@ -154,26 +299,30 @@ pub(crate) fn labels_file(images: &Path) -> Result<PathBuf> {
         })
 }
 
-/// Load an explicit images/labels pair.
+/// Load an explicit images/labels pair within `limit` bytes: the labels first (exact
+/// integers), then the images decoded as they are read.
 ///
 /// # Errors
 /// As [`load_idx`].
-pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<LabeledData> {
-    let img = parse_idx(&read_maybe_gz(images)?, images)?;
-    let lab = parse_idx(&read_maybe_gz(labels)?, labels)?;
+fn load_idx_pair(images: &Path, labels: &Path, limit: u64) -> Result<LabeledData> {
+    let (lab_dims, labels) = read_labels(labels, limit)?;
+    let held = 16 * labels.len() as u64;
+    let img = read_idx(Input::open(images, limit.saturating_sub(held))?, images)?;
     let n = img.dims[0];
-    if lab.dims.len() != 1 || lab.dims[0] != n {
+    if lab_dims.len() != 1 || lab_dims[0] != n {
         return Err(NgmnnError::data(
             Some(&images.display().to_string()),
-            format!("{n} images but labels file has dimensions {:?}", lab.dims),
+            format!(
+                "{n} images but labels file has dimensions {}",
+                show_dims(&lab_dims)
+            ),
         ));
     }
     let d: usize = img.dims[1..].iter().product();
-    let names: Vec<String> = lab.data.iter().map(|&v| format!("{}", v as i64)).collect();
     let name = images
         .file_name()
         .map_or_else(|| "idx".into(), |s| s.to_string_lossy().into_owned());
-    let data = LabeledData::from_labels(name, img.data, &names, d.max(1))?;
+    let data = LabeledData::from_integer_labels(name, img.data, &labels, d.max(1))?;
     match img.dims[..] {
         [_, h, w] if h > 0 && w > 0 => data.with_image_shape(h, w),
         _ => Ok(data),
@@ -185,10 +334,19 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<LabeledData> {
 /// # Errors
 /// [`NgmnnError::UnsupportedFormat`] if the train pair is missing; the errors of [`load_idx`].
 pub fn load_idx_dir(dir: &Path) -> Result<(LabeledData, Option<LabeledData>)> {
+    load_idx_dir_within(dir, input_budget(None))
+}
+
+/// [`load_idx_dir`] within `limit` bytes for the two sets together.
+pub(crate) fn load_idx_dir_within(
+    dir: &Path,
+    limit: u64,
+) -> Result<(LabeledData, Option<LabeledData>)> {
     let (train, test) = mnist_paths(dir)?;
-    let train = load_idx(&train)?;
+    let train = load_idx_within(&train, limit)?;
+    let held = 4 * train.features().len() as u64 + 8 * train.n() as u64;
     let test = match test {
-        Some(p) => Some(load_idx(&p)?),
+        Some(p) => Some(load_idx_within(&p, limit.saturating_sub(held))?),
         None => None,
     };
     Ok((train, test))

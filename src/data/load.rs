@@ -1,17 +1,12 @@
 //! Choosing a loader: `builtin`, a directory of MNIST IDX files, or a file whose format comes
 //! from its extension (or is given explicitly).
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use flate2::read::GzDecoder;
-
-use super::idx::mnist_paths;
+use super::idx::{load_idx_dir_within, load_idx_within, mnist_paths};
+use super::mat::load_mat_within;
 use super::stream::{BatchSource, CsvStream, IdxStream};
-use super::{
-    BUILTIN_NAME, CsvOptions, LabeledData, digits, load_csv, load_idx, load_idx_dir, load_mat,
-};
+use super::{BUILTIN_NAME, CsvOptions, LabeledData, digits, load_csv};
 use crate::error::{NgmnnError, Result};
 
 crate::choice::choice_enum! {
@@ -76,10 +71,13 @@ pub struct LoadedData {
     pub test: Option<LabeledData>,
 }
 
-/// Load `source`: `builtin`, or a path.
+/// Load `source`: `builtin`, or a path, within the input budget `csv.memory_limit` (the
+/// machine's available memory when `None`) whatever the format.
 ///
 /// # Errors
-/// The loaders' errors; [`NgmnnError::Io`] if the path does not exist.
+/// The loaders' errors; [`NgmnnError::Io`] if the path does not exist;
+/// [`NgmnnError::OutOfMemory`] naming the size when the decompressed or parsed data would
+/// pass the budget.
 pub fn load(source: &str, format: Option<DataFormat>, csv: &CsvOptions) -> Result<LoadedData> {
     if source == BUILTIN_NAME {
         return Ok(LoadedData {
@@ -99,56 +97,16 @@ pub fn load(source: &str, format: Option<DataFormat>, csv: &CsvOptions) -> Resul
         None => DataFormat::detect(path)?,
     };
     let single = |data| Ok(LoadedData { data, test: None });
+    let limit = csv.budget();
     match format {
         DataFormat::Idx if path.is_dir() => {
-            let (data, test) = load_idx_dir(path)?;
+            let (data, test) = load_idx_dir_within(path, limit)?;
             Ok(LoadedData { data, test })
         }
-        DataFormat::Idx => single(load_idx(path)?),
-        DataFormat::Mat => single(load_mat(path)?),
+        DataFormat::Idx => single(load_idx_within(path, limit)?),
+        DataFormat::Mat => single(load_mat_within(path, limit)?),
         DataFormat::Csv | DataFormat::Tsv => single(load_csv(path, &csv.for_format(format))?),
     }
-}
-
-/// Read a whole file, gunzipping it if it starts with the gzip magic.
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| NgmnnError::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        gunzip(&raw, path)
-    } else {
-        Ok(raw)
-    }
-}
-
-/// Open `path` for streaming, decompressing it if it starts with the gzip magic.
-///
-/// # Errors
-/// [`NgmnnError::Io`] if it cannot be opened or read.
-pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let mut file = BufReader::new(File::open(path).map_err(|e| NgmnnError::io(path, e))?);
-    // Peek at the magic through the buffer (a fresh buffer holds the start of the file).
-    let gz = file
-        .fill_buf()
-        .map_err(|e| NgmnnError::io(path, e))?
-        .starts_with(&[0x1f, 0x8b]);
-    Ok(if gz {
-        Box::new(BufReader::new(GzDecoder::new(file)))
-    } else {
-        Box::new(file)
-    })
-}
-
-/// Decompress gzip bytes (`path` names them in errors).
-pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .map_err(|e| NgmnnError::Parse {
-            path: path.to_owned(),
-            format: "gzip",
-            reason: e.to_string(),
-        })?;
-    Ok(out)
 }
 
 /// A source opened for streaming ([`open_stream`]): the training batches, the class names (in
@@ -197,7 +155,7 @@ pub fn open_stream(
         None => DataFormat::detect(path)?,
     };
     let idx = |images: &Path| -> Result<(Box<dyn BatchSource>, usize)> {
-        let s = IdxStream::open(images, rows)?;
+        let s = IdxStream::open_within(images, rows, csv.budget())?;
         let c = s.n_classes();
         Ok((Box::new(s), c))
     };

@@ -6,8 +6,10 @@
 //! near `u32::MAX`), inflates compressed elements without a size limit (a small file can ask
 //! for any amount of memory), and prints to stdout/stderr on unsupported or corrupt elements.
 //! [`inflate_checked`] checks each top-level element (type, size, and for an array its flags
-//! and dimensions: non-negative, product within `i32`) and inflates `miCOMPRESSED` elements
-//! with a bound, so the parser only ever sees well-formed uncompressed arrays.
+//! and dimensions: non-negative, product within `i32`), counts the decompressed size of every
+//! element (as its tag declares it, used or not) against the input budget before inflating
+//! anything, and inflates only the arrays the loader asks for, each bounded by its declared
+//! size: the parser only ever sees the wanted arrays, well-formed and uncompressed.
 
 use std::io::Read;
 
@@ -48,8 +50,40 @@ struct Tag {
     len: usize,
 }
 
+/// Why the walk stopped.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The file is malformed (the reason).
+    Malformed(String),
+    /// The decompressed elements (`needed` bytes in all) would pass the budget.
+    Budget {
+        /// Bytes of every element decompressed, the header included.
+        needed: u64,
+        /// Top-level elements (variables).
+        variables: usize,
+    },
+}
+
+impl From<String> for Stop {
+    fn from(reason: String) -> Self {
+        Stop::Malformed(reason)
+    }
+}
+
 /// Read the tag at `pos` of `b` (long or small format) and check that its data lies in `b`.
 fn tag(b: &[u8], pos: usize, order: Order) -> Result<Tag, String> {
+    let t = tag_at(b, pos, order)?;
+    if t.len > u32::MAX as usize - 8 || t.start + t.len > b.len() {
+        return Err(format!(
+            "element at byte {pos} declares {} bytes, more than the file holds",
+            t.len
+        ));
+    }
+    Ok(t)
+}
+
+/// Read the tag at `pos` of `b` (long or small format), its data not checked.
+fn tag_at(b: &[u8], pos: usize, order: Order) -> Result<Tag, String> {
     let head = b
         .get(pos..pos + 4)
         .ok_or_else(|| format!("truncated element tag at byte {pos}"))?;
@@ -63,13 +97,26 @@ fn tag(b: &[u8], pos: usize, order: Order) -> Result<Tag, String> {
             .ok_or_else(|| format!("truncated element tag at byte {pos}"))?;
         (first, pos + 8, order.u32(size) as usize)
     };
-    if len > u32::MAX as usize - 8 || start + len > b.len() {
-        return Err(format!(
-            "element at byte {pos} declares {len} bytes, more than the file holds"
-        ));
-    }
     Ok(Tag { ty, start, len })
 }
+
+/// The name of an array from the start of its data `b` (flags, dimensions, name); `None`
+/// when `b` is too short or malformed.
+fn array_name(b: &[u8], order: Order) -> Option<&[u8]> {
+    let flags = tag(b, 0, order).ok()?;
+    let dims = tag(b, (flags.start + flags.len).next_multiple_of(8), order).ok()?;
+    let name = tag(b, (dims.start + dims.len).next_multiple_of(8), order).ok()?;
+    Some(&b[name.start..name.start + name.len])
+}
+
+/// Whether to keep the array whose data starts with `b`: its name is in `keep`, or it cannot
+/// be read (the parser then judges it).
+fn wanted(b: &[u8], order: Order, keep: &[&str]) -> bool {
+    array_name(b, order).is_none_or(|n| keep.iter().any(|k| k.as_bytes() == n))
+}
+
+/// Bytes of an array's data inflated to read its name before the rest.
+const NAME_PEEK: usize = 4096;
 
 /// Check an array's flags and dimensions (the first two sub-elements of its data `b`).
 fn check_array(b: &[u8], order: Order, at: usize) -> Result<(), String> {
@@ -114,76 +161,117 @@ fn push_element(out: &mut Vec<u8>, order: Order, ty: u32, data: &[u8]) {
     out.resize(out.len().next_multiple_of(8), 0);
 }
 
-/// Check every top-level element of a MATLAB v5 file and return the file with its compressed
-/// elements inflated (`limit`: the most bytes one inflated element may take).
+/// Check every top-level element of a MATLAB v5 file and return the file holding only the
+/// arrays named in `keep` (and any whose name cannot be read), inflated. Every element's
+/// decompressed size counts against `limit` (bytes), used or not, before anything is inflated.
 ///
 /// # Errors
-/// A reason (for [`crate::NgmnnError::Parse`]) for a short header, a truncated or oversized
-/// element, a top-level element that is not an array, a corrupt zlib stream, an inflated
-/// element over `limit`, or an array whose flags or dimensions are malformed.
-pub(crate) fn inflate_checked(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+/// [`Stop::Budget`] when the decompressed elements would pass `limit`; [`Stop::Malformed`]
+/// for a short header, a truncated or oversized element, a top-level element that is not an
+/// array, a corrupt zlib stream or one shorter than its tag declares, or an array whose flags
+/// or dimensions are malformed.
+pub(crate) fn inflate_checked(bytes: &[u8], limit: u64, keep: &[&str]) -> Result<Vec<u8>, Stop> {
     if bytes.len() < HEADER {
-        return Err(format!(
+        return Err(Stop::Malformed(format!(
             "{} bytes, shorter than the 128-byte header",
             bytes.len()
-        ));
+        )));
     }
     let order = match &bytes[126..128] {
         b"IM" => Order { little: true },
         b"MI" => Order { little: false },
-        _ => return Err("no endian indicator (IM/MI) in the header".into()),
+        _ => {
+            return Err(Stop::Malformed(
+                "no endian indicator (IM/MI) in the header".into(),
+            ));
+        }
     };
-    let mut out = bytes[..HEADER].to_vec();
-    let mut pos = HEADER;
+    // First the sizes: every element's tag (a compressed one's first 8 inflated bytes).
+    let mut elements = Vec::new();
+    let (mut pos, mut needed) = (HEADER, HEADER as u64);
     while pos < bytes.len() {
         let t = tag(bytes, pos, order)?;
         let data = &bytes[t.start..t.start + t.len];
-        match t.ty {
-            MI_MATRIX => {
-                check_array(data, order, pos)?;
-                push_element(&mut out, order, MI_MATRIX, data);
-                // Uncompressed elements are padded to 8 bytes (the last one may not be).
-                pos = (t.start + t.len).next_multiple_of(8);
-            }
+        let (inner, next) = match t.ty {
+            // Uncompressed elements are padded to 8 bytes (the last one may not be).
+            MI_MATRIX => ((0, t.len), (t.start + t.len).next_multiple_of(8)),
             MI_COMPRESSED => {
-                let mut inflated = Vec::new();
-                ZlibDecoder::new(data)
-                    .take(limit.saturating_add(1))
-                    .read_to_end(&mut inflated)
+                let mut head = [0u8; 8];
+                let got = read_up_to(&mut ZlibDecoder::new(data), &mut head)
                     .map_err(|e| format!("compressed element at byte {pos}: {e}"))?;
-                if inflated.len() as u64 > limit {
-                    return Err(format!(
-                        "compressed element at byte {pos} inflates to more than {} MB",
-                        limit >> 20
-                    ));
-                }
-                let inner = tag(&inflated, 0, order)
+                let inner = tag_at(&head[..got], 0, order)
                     .map_err(|e| format!("compressed element at byte {pos}: {e}"))?;
                 if inner.ty != MI_MATRIX {
-                    return Err(format!(
+                    return Err(Stop::Malformed(format!(
                         "compressed element at byte {pos} holds element type {}, not an array",
                         inner.ty
-                    ));
+                    )));
                 }
-                let data = &inflated[inner.start..inner.start + inner.len];
-                check_array(data, order, pos)?;
-                push_element(&mut out, order, MI_MATRIX, data);
-                pos = t.start + t.len;
+                ((inner.start, inner.len), t.start + t.len)
             }
             other => {
-                return Err(format!(
+                return Err(Stop::Malformed(format!(
                     "element type {other} at byte {pos} (a top-level element must be an array \
                      or compressed)"
-                ));
+                )));
             }
+        };
+        needed += 8 + inner.1 as u64;
+        elements.push((pos, t.ty, data, inner));
+        pos = next;
+    }
+    if needed > limit {
+        let variables = elements.len();
+        return Err(Stop::Budget { needed, variables });
+    }
+    let mut out = bytes[..HEADER].to_vec();
+    for (pos, ty, data, (start, len)) in elements {
+        if ty == MI_MATRIX {
+            if wanted(data, order, keep) {
+                check_array(data, order, pos)?;
+                push_element(&mut out, order, MI_MATRIX, data);
+            }
+            continue;
         }
+        let mut z = ZlibDecoder::new(data);
+        let inflate = |z: &mut ZlibDecoder<&[u8]>, buf: &mut Vec<u8>, upto: usize| {
+            z.by_ref()
+                .take(upto.saturating_sub(buf.len()) as u64)
+                .read_to_end(buf)
+                .map_err(|e| format!("compressed element at byte {pos}: {e}"))
+        };
+        let mut array = Vec::new();
+        inflate(&mut z, &mut array, start)?; // the tag, read above
+        array.clear();
+        inflate(&mut z, &mut array, len.min(NAME_PEEK))?;
+        if !wanted(&array, order, keep) {
+            continue;
+        }
+        inflate(&mut z, &mut array, len)?;
+        if array.len() < len {
+            return Err(Stop::Malformed(format!(
+                "compressed element at byte {pos} inflates to {} bytes, its tag declares {len}",
+                array.len() + start
+            )));
+        }
+        check_array(&array, order, pos)?;
+        push_element(&mut out, order, MI_MATRIX, &array);
     }
     Ok(out)
+}
+
+/// Read until `buf` is full or the reader ends; the number of bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    super::input::read_up_to(reader, buf)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scan(f: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+        inflate_checked(f, limit, &["X", "Y"]).map_err(|e| format!("{e:?}"))
+    }
 
     fn header() -> Vec<u8> {
         let mut h = vec![b' '; 116];
@@ -212,15 +300,11 @@ mod tests {
             MI_MATRIX,
             &array(&[65536, 65536]),
         );
-        let err = inflate_checked(&f, 1 << 30).unwrap_err();
+        let err = scan(&f, 1 << 30).unwrap_err();
         assert!(err.contains("4294967296 elements"), "{err}");
         let mut f = header();
         push_element(&mut f, Order { little: true }, MI_MATRIX, &array(&[-1, 2]));
-        assert!(
-            inflate_checked(&f, 1 << 30)
-                .unwrap_err()
-                .contains("negative")
-        );
+        assert!(scan(&f, 1 << 30).unwrap_err().contains("negative"));
     }
 
     #[test]
@@ -237,10 +321,13 @@ mod tests {
         f.extend_from_slice(&MI_COMPRESSED.to_le_bytes());
         f.extend_from_slice(&(packed.len() as u32).to_le_bytes());
         f.extend_from_slice(&packed);
-        let out = inflate_checked(&f, 1 << 20).unwrap();
+        let out = scan(&f, 1 << 20).unwrap();
         assert_eq!(&out[HEADER..], &plain[..]);
-        let err = inflate_checked(&f, 16).unwrap_err();
-        assert!(err.contains("inflates to more than"), "{err}");
+        let err = scan(&f, 16).unwrap_err();
+        assert!(err.contains("Budget"), "{err}");
+        // An array the loader does not ask for is counted but neither inflated nor kept.
+        let out = inflate_checked(&f, 1 << 20, &["Y"]).unwrap();
+        assert_eq!(out.len(), HEADER);
     }
 
     #[test]
@@ -249,16 +336,12 @@ mod tests {
         f.extend_from_slice(&MI_MATRIX.to_le_bytes());
         f.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(
-            inflate_checked(&f, 1 << 20)
+            scan(&f, 1 << 20)
                 .unwrap_err()
                 .contains("more than the file")
         );
         let mut f = header();
         push_element(&mut f, Order { little: true }, 16, b"text");
-        assert!(
-            inflate_checked(&f, 1 << 20)
-                .unwrap_err()
-                .contains("element type 16")
-        );
+        assert!(scan(&f, 1 << 20).unwrap_err().contains("element type 16"));
     }
 }

@@ -7,9 +7,11 @@ mod csv;
 mod dataset;
 mod features;
 mod idx;
+mod input;
 mod load;
 mod mat;
 mod mat_scan;
+mod records;
 mod standardize;
 mod stream;
 
@@ -22,8 +24,8 @@ pub use dataset::LabeledData;
 #[deprecated(since = "0.1.0", note = "renamed `LabeledData`")]
 pub type Dataset = LabeledData;
 pub use features::{CsvFeatureStream, Features, load_features, parse_csv_features};
-pub use idx::{labels_path_for, load_idx, load_idx_dir, parse_idx};
+pub use idx::{labels_path_for, load_idx, load_idx_dir, parse_idx, parse_idx_within};
 pub use load::{DataFormat, LoadedData, StreamedData, load, open_stream};
-pub use mat::{load_mat, parse_mat};
+pub use mat::{load_mat, parse_mat, parse_mat_within};
 pub use standardize::Standardizer;
 pub use stream::{Batch, BatchSource, CsvStream, DatasetBatches, IdxStream, SyntheticSource};

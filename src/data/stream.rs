@@ -16,10 +16,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::LabeledData;
-use super::csv::{CsvOptions, Layout, is_blank, line_of, reader};
+use super::csv::{CsvOptions, Layout, line_of};
 use super::dataset::sorted_classes;
-use super::idx::{decode_idx, element_width, labels_file, parse_idx, parse_idx_header};
-use super::load::{open_maybe_gz, read_maybe_gz};
+use super::idx::{
+    decode_idx, element_width, labels_file, parse_idx_header, read_labels, show_dims,
+};
+use super::input::{Input, read_up_to};
+use super::records::Records;
 use crate::error::{NgmnnError, Result};
 
 /// A batch of rows: `labels.len()` samples of `features.len() / labels.len()` features
@@ -297,6 +300,8 @@ pub struct IdxStream {
     ty: u8,
     header: usize,
     rows: usize,
+    /// The input budget the file is opened with.
+    limit: u64,
     next: usize,
     reader: Option<Box<dyn Read + Send>>,
 }
@@ -322,29 +327,38 @@ impl IdxStream {
     /// [`NgmnnError::UnsupportedFormat`] without a labels file, [`NgmnnError::Parse`] for a bad
     /// header, [`NgmnnError::InvalidData`] for negative labels or mismatched counts.
     pub fn open(images: &Path, rows: usize) -> Result<Self> {
+        Self::open_within(images, rows, crate::memory::input_budget(None))
+    }
+
+    /// [`IdxStream::open`] with the labels read within `limit` bytes.
+    pub(crate) fn open_within(images: &Path, rows: usize, limit: u64) -> Result<Self> {
         let labels_path = labels_file(images)?;
-        let lab = parse_idx(&read_maybe_gz(&labels_path)?, &labels_path)?;
+        let (lab_dims, lab) = read_labels(&labels_path, limit)?;
         let mut head = [0u8; 4 + 4 * 4];
-        let got = read_up_to(&mut open_maybe_gz(images)?, &mut head)
-            .map_err(|e| NgmnnError::io(images, e))?;
+        let mut input = Input::open(images, limit)?;
+        let got = read_up_to(&mut input.reader, &mut head)
+            .map_err(|e| input.progress.read_error(&e, images))?;
         let (ty, dims, header) = parse_idx_header(&head[..got], images)?;
         let n = dims[0];
         let name = images.display().to_string();
-        if lab.dims.len() != 1 || lab.dims[0] != n {
+        if lab_dims.len() != 1 || lab_dims[0] != n {
             return Err(NgmnnError::data(
                 Some(&name),
-                format!("{n} images but labels file has dimensions {:?}", lab.dims),
+                format!(
+                    "{n} images but labels file has dimensions {}",
+                    show_dims(&lab_dims)
+                ),
             ));
         }
         let mut labels = Vec::with_capacity(n);
-        for (i, &v) in lab.data.iter().enumerate() {
-            if v < 0.0 || v.fract() != 0.0 {
-                return Err(NgmnnError::data(
+        for (i, &v) in lab.iter().enumerate() {
+            let class = usize::try_from(v).map_err(|_| {
+                NgmnnError::data(
                     Some(&name),
                     format!("label {v} of sample {i} is not a class index"),
-                ));
-            }
-            labels.push(v as usize);
+                )
+            })?;
+            labels.push(class);
         }
         Ok(Self {
             images: images.to_owned(),
@@ -354,6 +368,7 @@ impl IdxStream {
             ty,
             header,
             rows: rows.max(1),
+            limit,
             next: 0,
             reader: None,
         })
@@ -363,18 +378,6 @@ impl IdxStream {
     pub fn n(&self) -> usize {
         self.labels.len()
     }
-}
-
-/// Read until `buf` is full or the reader ends; the number of bytes read.
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match reader.read(&mut buf[got..])? {
-            0 => break,
-            k => got += k,
-        }
-    }
-    Ok(got)
 }
 
 impl BatchSource for IdxStream {
@@ -397,9 +400,12 @@ impl BatchSource for IdxStream {
     }
 
     fn reset(&mut self) -> Result<()> {
-        let mut reader = open_maybe_gz(&self.images)?;
+        let Input {
+            mut reader,
+            progress,
+        } = Input::open(&self.images, self.limit)?;
         let mut skip = vec![0u8; self.header];
-        read_up_to(&mut reader, &mut skip).map_err(|e| NgmnnError::io(&self.images, e))?;
+        read_up_to(&mut reader, &mut skip).map_err(|e| progress.read_error(&e, &self.images))?;
         self.reader = Some(reader);
         self.next = 0;
         Ok(())
@@ -453,7 +459,7 @@ pub struct CsvStream {
     index: HashMap<String, usize>,
     n: usize,
     rows: usize,
-    reader: Option<csv::Reader<Box<dyn Read + Send>>>,
+    reader: Option<Records<'static>>,
     /// The header row of this pass is still ahead.
     header_ahead: bool,
 }
@@ -479,14 +485,11 @@ impl CsvStream {
             .file_name()
             .map_or_else(|| "csv".into(), |s| s.to_string_lossy().into_owned());
         let err = |reason: String| NgmnnError::data(Some(&name), reason);
-        let mut records = reader(open_maybe_gz(path)?, options).into_records();
+        let mut records = Records::new(Input::open(path, options.budget())?, options, &name);
         let mut layout: Option<Layout> = None;
         let (mut n, mut names, mut scratch) = (0usize, BTreeSet::new(), Vec::new());
-        for rec in &mut records {
-            let rec = rec.map_err(|e| err(format!("malformed CSV: {e}")))?;
-            if is_blank(&rec) {
-                continue;
-            }
+        let (mut rec, mut names_bytes) = (csv::StringRecord::new(), 0u64);
+        while records.next(&mut rec)? {
             let l = match layout {
                 Some(l) => l,
                 None => {
@@ -499,7 +502,15 @@ impl CsvStream {
                 }
             };
             scratch.clear();
-            names.insert(l.parse_row(&rec, line_of(&rec), &name, &mut scratch)?);
+            let label = l.parse_row(&rec, line_of(&rec), &name, &mut scratch)?;
+            let len = label.len() as u64;
+            if names.insert(label) {
+                // The name, its copy among the classes and in the index, and the nodes.
+                names_bytes += 3 * len + 96;
+                records
+                    .progress()
+                    .check_held(names_bytes, || format!("the class names of {name}"))?;
+            }
             n += 1;
         }
         let layout = layout.ok_or_else(|| err("empty file".into()))?;
@@ -551,7 +562,8 @@ impl BatchSource for CsvStream {
     }
 
     fn reset(&mut self) -> Result<()> {
-        self.reader = Some(reader(open_maybe_gz(&self.path)?, &self.options));
+        let input = Input::open(&self.path, self.options.budget())?;
+        self.reader = Some(Records::new(input, &self.options, &self.name));
         self.header_ahead = self.layout.header;
         Ok(())
     }
@@ -565,14 +577,8 @@ impl BatchSource for CsvStream {
         let mut labels = Vec::with_capacity(self.rows);
         let mut record = csv::StringRecord::new();
         while labels.len() < self.rows {
-            let more = reader
-                .read_record(&mut record)
-                .map_err(|e| NgmnnError::data(Some(&self.name), format!("malformed CSV: {e}")))?;
-            if !more {
+            if !reader.next(&mut record)? {
                 break;
-            }
-            if is_blank(&record) {
-                continue;
             }
             if self.header_ahead {
                 self.header_ahead = false;

@@ -27,6 +27,11 @@ const RECORD_SHARE: u64 = 32;
 /// The shortest record bound, whatever the budget (the `csv` reader reads ahead 8 KiB).
 const MIN_RECORD: u64 = 1 << 20;
 
+/// The longest record, whatever the budget: 16 MiB of text is two million 8-character
+/// fields, far beyond any feature row (40000 features take ~400 KB), while reading it peaks
+/// near 20 bytes per byte of text (a 160 MB line cost 1.16 GB before this bound).
+const MAX_RECORD: u64 = 16 << 20;
+
 /// A byte count shared between a reader and the loader above it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Counter(Arc<AtomicU64>);
@@ -122,7 +127,7 @@ impl Progress {
     /// then moves [`Progress::record_start`] to each record's start.
     pub(crate) fn bound_records(&self) {
         self.max_record
-            .set((self.limit / RECORD_SHARE).max(MIN_RECORD));
+            .set((self.limit / RECORD_SHARE).clamp(MIN_RECORD, MAX_RECORD));
     }
 
     /// Map a read error: a record over the bound is [`NgmnnError::InvalidData`], a gzip
@@ -135,8 +140,8 @@ impl Progress {
             return NgmnnError::data(
                 Some(&path.display().to_string()),
                 format!(
-                    "a record longer than {} MB, the longest the memory budget of {} MB allows \
-                     (raise --memory-limit)",
+                    "a record longer than {} MB, the longest read (at most 16 MB, and 1/32 of \
+                     the memory budget of {} MB)",
                     max >> 20,
                     self.limit >> 20
                 ),

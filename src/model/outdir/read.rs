@@ -120,7 +120,7 @@ pub(super) fn parse_manifest(bytes: &[u8]) -> std::result::Result<Vec<Entry>, St
     }
 }
 
-/// [`parse_manifest`] for the fuzzer: whether `bytes` is a manifest this module accepts.
+/// `parse_manifest` for the fuzzer: whether `bytes` is a manifest this module accepts.
 pub fn manifest_is_valid(bytes: &[u8]) -> bool {
     parse_manifest(bytes).is_ok()
 }

@@ -249,17 +249,7 @@ fn bad_hyper_parameters_and_architectures_on_the_cli() {
 #[test]
 fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("m");
-    ngmnn_ok(&[
-        "train",
-        "--epochs",
-        "1",
-        "--hidden",
-        "64,16",
-        "--quiet",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    let model = common::one_epoch_model(dir.path(), "m");
     let narrow = write(dir.path(), "narrow.csv", b"1,2,3,0\n4,5,6,1\n");
     cli_fails(
         &[

@@ -16,18 +16,7 @@ fn bin() -> Command {
 
 /// A one-epoch model in `dir/model`.
 fn model(dir: &Path) -> PathBuf {
-    let model = dir.join("model");
-    ngmnn_ok(&[
-        "train",
-        "--epochs",
-        "1",
-        "--hidden",
-        "64,16",
-        "--quiet",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    model
+    common::one_epoch_model(dir, "model")
 }
 
 fn mkfifo(path: &Path) {

@@ -180,3 +180,20 @@ pub fn ngmnn_ok(args: &[&str]) -> std::process::Output {
     );
     out
 }
+
+/// A one-epoch model of the built-in data (`--hidden 64,16`) saved by `ngmnn train --out` into
+/// `dir/NAME`.
+pub fn one_epoch_model(dir: &std::path::Path, name: &str) -> PathBuf {
+    let model = dir.join(name);
+    ngmnn_ok(&[
+        "train",
+        "--epochs",
+        "1",
+        "--hidden",
+        "64,16",
+        "--quiet",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    model
+}

@@ -195,6 +195,8 @@ fn streamed_training_from_a_csv_file_matches_the_in_memory_run() {
         "2",
         "--test-fraction",
         "0",
+        "--precision",
+        "f64",
         "--json",
     ];
     let memory = ngmnn_ok(&common);
@@ -283,7 +285,8 @@ fn saturated_backward_targets_are_warned_about() {
 }
 
 /// `--resume` continues from the saved f64 parameters: 2 epochs + 1 resumed = 3 straight
-/// epochs, bit for bit (CPU backend, f64).
+/// epochs, bit for bit (CPU backend, `--precision f64`; the broad preset's default f32 keeps
+/// f32 weights, so its resumed fit continues from their rounding).
 #[test]
 fn resume_is_exact() {
     use ngmnn::model::SavedModel;
@@ -294,6 +297,8 @@ fn resume_is_exact() {
             "train",
             "--hidden",
             "128,32",
+            "--precision",
+            "f64",
             "--epochs",
             epochs,
             "--quiet",

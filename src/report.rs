@@ -43,7 +43,7 @@ pub struct EpochReport {
 /// The report of `ngmnn train`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainReport {
-    /// LabeledData name.
+    /// Dataset name.
     pub dataset: String,
     /// Training samples.
     pub n_train: usize,
@@ -109,7 +109,7 @@ impl TrainReport {
 /// The report of `ngmnn eval`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
-    /// LabeledData name.
+    /// Dataset name.
     pub dataset: String,
     /// Samples evaluated.
     pub n: usize,

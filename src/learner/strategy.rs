@@ -113,7 +113,7 @@ struct StrategyState {
 }
 
 /// A failed closed-form fit as burn-train sees it: `LearningResult::error` holds
-/// `TrainingError::LabeledData(DatasetError)`, and this type is in its chain of sources; find it by
+/// `TrainingError::Dataset(DatasetError)`, and this type is in its chain of sources; find it by
 /// downcasting (`std::iter::successors(err.source(), |e| e.source()).find_map(|e|
 /// e.downcast_ref::<ClosedFormFailure>())`) for the typed [`NgmnnError`].
 #[derive(Debug, Clone)]

@@ -221,13 +221,7 @@ fn final_target(path: &Path) -> Result<PathBuf> {
 /// A fresh temporary file beside `target` (created exclusively: never through a link planted
 /// at its name), with the permissions of `target` when it `exists`.
 fn atomic(target: &Path, exists: bool) -> Result<Sink> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let k = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temp = target.with_file_name(format!(".{name}.{}.{k}.tmp", std::process::id()));
+    let temp = super::store::temp_name(target);
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)

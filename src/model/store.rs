@@ -266,8 +266,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A temporary name beside `path`, unique to this process and call: concurrent writers never
-/// share one.
-fn temp_name(path: &Path) -> PathBuf {
+/// share one (`.NAME.PID.K.tmp`, the form `outdir`'s marker recognises as ngmnn's own).
+pub(crate) fn temp_name(path: &Path) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = path
         .file_name()

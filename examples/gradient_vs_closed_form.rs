@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = data::digits().stratified_split(0.3, 0)?;
     let model = NgmnnConfig::new(train.d(), vec![64], train.n_classes());
     let config = CompareConfig {
+        ridge_readout: None,
         closed_form: Some(ClosedFormConfig::paper().with_epochs(20)),
         gradient: vec![
             GradientConfig::new().with_optimizer(OptimizerKind::Sgd),

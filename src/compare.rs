@@ -17,7 +17,7 @@ use crate::error::{NgmnnError, Result};
 use crate::learner::{Classifier, GradientConfig, GradientHistory, MlpConfig};
 use crate::metrics::macro_f1;
 use crate::model::NgmnnConfig;
-use crate::train::{ClosedFormConfig, History};
+use crate::train::{ClosedFormConfig, History, RidgeReadoutConfig};
 
 /// What to compare.
 #[derive(Debug, Clone)]
@@ -33,6 +33,9 @@ pub struct CompareConfig {
     /// curves continue the closed-form curve, so their seconds count from the start of the
     /// closed-form fit. Needs `closed_form`.
     pub refine: Vec<GradientConfig>,
+    /// The ridge read-out on the closed-form trainer's random first layer
+    /// ([`crate::train::RidgeReadoutConfig`]): the baseline the learned layers must beat.
+    pub ridge_readout: Option<RidgeReadoutConfig>,
     /// Target test accuracy; `None`: the closed-form trainer's final accuracy (or, without
     /// it, the first trainer's).
     pub target: Option<f64>,
@@ -120,7 +123,11 @@ pub fn compare(
             "starting a gradient trainer from the closed form needs the closed-form trainer",
         ));
     }
-    if config.closed_form.is_none() && config.gradient.is_empty() && config.mlp.is_empty() {
+    if config.closed_form.is_none()
+        && config.ridge_readout.is_none()
+        && config.gradient.is_empty()
+        && config.mlp.is_empty()
+    {
         return Err(NgmnnError::config(
             "trainers",
             "none",
@@ -143,6 +150,29 @@ pub fn compare(
             on_run(&run);
             runs.push(run);
         }
+    }
+    if let Some(readout) = &config.ridge_readout {
+        let start = std::time::Instant::now();
+        let (fitted, chosen) = readout.fit(model, train, device)?;
+        let pred = fitted.predict_dataset(test)?;
+        let correct = pred
+            .iter()
+            .zip(test.labels())
+            .filter(|(p, y)| p == y)
+            .count();
+        let point = CurvePoint {
+            epoch: 1,
+            seconds: start.elapsed().as_secs_f64(),
+            test_acc: correct as f64 / test.n().max(1) as f64,
+        };
+        let name = format!(
+            "ridge read-out (gamma {:e} on {}% validation)",
+            chosen.gamma,
+            (readout.validation * 100.0).round()
+        );
+        let run = finish(name, backend, vec![point], &fitted, test)?;
+        on_run(&run);
+        runs.push(run);
     }
     for g in &config.gradient {
         let trainer = g.init()?;

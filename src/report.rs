@@ -81,6 +81,12 @@ pub struct TrainReport {
     /// Bytes exchanged with remote workers during the setup (the rows' upload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_traffic: Option<crate::train::Traffic>,
+    /// The lowest learned layer's ridge parameter ([`History::base_gamma`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_gamma: Option<f64>,
+    /// How it was chosen, when it was searched ([`History::gamma_search`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma_search: Option<crate::solve::GammaSearch>,
 }
 
 impl TrainReport {

@@ -325,6 +325,7 @@ fn compare_runs_every_trainer_on_the_same_model() {
     let (train, test) = split();
     let device = common::device();
     let config = CompareConfig {
+        ridge_readout: None,
         closed_form: Some(closed_form()),
         gradient: vec![
             GradientConfig::new()

@@ -10,6 +10,7 @@ use ngmnn::compare::{CompareConfig, compare};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::report::write_json;
+use ngmnn::train::RidgeReadoutConfig;
 
 use super::train::{RunArgs, prepare, spinner, trainer_config};
 
@@ -34,6 +35,10 @@ enum Trainer {
     /// Adam on a plain ReLU network with the same widths.
     #[value(name = "adam-mlp")]
     AdamMlp,
+    /// A ridge read-out of the labels on the broad preset's random first layer (gamma chosen
+    /// on a validation split of the training rows): the baseline for the learned layers.
+    #[value(name = "ridge-readout")]
+    RidgeReadout,
 }
 
 #[derive(Debug, Args)]
@@ -44,7 +49,9 @@ pub struct CompareArgs {
     /// closed-form+adam (these two start from the closed-form solution and run
     /// --gradient-epochs more epochs), sgd-mlp, adam-mlp (a plain ReLU network of the same
     /// widths: gradient descent on its usual architecture; on unscaled features give it
-    /// --standardize or a smaller --sgd-lr: digits' 0-16 pixels diverge at SGD's 0.1).
+    /// --standardize or a smaller --sgd-lr: digits' 0-16 pixels diverge at SGD's 0.1),
+    /// ridge-readout (the broad preset's random first layer with a ridge read-out of the
+    /// labels: one solve, gamma chosen on 20% of the training rows).
     #[arg(
         long,
         value_enum,
@@ -143,8 +150,19 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     if args.trainers.contains(&Trainer::AdamMlp) {
         mlp.push(gradient(OptimizerKind::Adam, args.adam_lr));
     }
+    let ridge_readout = if args.trainers.contains(&Trainer::RidgeReadout) {
+        let random_layer = trainer_config(run, 1, train.image_shape())?
+            .with_precision(run.precision.unwrap_or(Precision::F32));
+        Some(RidgeReadoutConfig {
+            seed: run.seed,
+            ..RidgeReadoutConfig::new(random_layer)
+        })
+    } else {
+        None
+    };
     let config = CompareConfig {
         mlp,
+        ridge_readout,
         closed_form,
         gradient: gradients,
         refine,

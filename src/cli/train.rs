@@ -14,7 +14,7 @@ use ngmnn::model::{Activation, Ngmnn, NgmnnConfig, SavedModel, outdir};
 use ngmnn::plot::plot_history;
 use ngmnn::report::{TrainReport, write_json};
 use ngmnn::solve::{RidgeForm, TargetMap};
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History, Preset};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, GammaSelection, History, Preset};
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::Checkpoint;
@@ -96,9 +96,16 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// Ridge parameter gamma (default: the preset's, 0.03 for broad, 0.3 for paper and
-    /// corrected).
+    /// corrected). Given, it is every layer's, the lowest learned layer's included (unless
+    /// --gamma-selection gcv).
     #[arg(long)]
     pub gamma: Option<f64>,
+    /// How the lowest learned layer's gamma is set: gcv (generalised cross-validation over
+    /// 1e-5..10, once per fit; broad's default when --gamma is not given) or fixed (--gamma or
+    /// the preset's; paper's and corrected's default).
+    #[arg(long, value_name = "RULE")]
+    #[serde(default)]
+    pub gamma_selection: Option<GammaSelection>,
     /// broad (default: a frozen random first layer scaled to the data, the layers above learned
     /// in closed form; beyond the paper), paper (the reference's behaviour, quirks included) or
     /// corrected (paper with its quirks fixed).
@@ -284,8 +291,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .with_base_targets(history.base_targets.clone())?;
     history.setup_seconds += start.elapsed().as_secs_f64();
     history.base_form = Some(fit.base_form());
+    history.base_gamma = Some(fit.base_gamma());
+    history.gamma_search = fit.gamma_search().cloned();
     history.setup_traffic = fit.setup_traffic();
     super::workers::say_setup(&fit, chatty);
+    if chatty && let Some(search) = fit.gamma_search() {
+        println!(
+            "lowest learned layer: gamma {:e}, chosen by generalised cross-validation among {} \
+             candidates ({:e} to {:e})",
+            search.gamma,
+            search.scores.len(),
+            search.scores.first().map_or(f64::NAN, |s| s.gamma),
+            search.scores.last().map_or(f64::NAN, |s| s.gamma),
+        );
+    }
     if chatty && fit.base_form() == RidgeForm::Dual {
         println!(
             "the lowest learned layer's input is wider than the {} training rows: its ridge is \
@@ -477,6 +496,7 @@ pub(super) fn trainer_config(
         .with_random_scale(run.random_scale)
         .with_random_offset(run.random_offset)
         .with_proximal(run.proximal)
+        .with_gamma_selection(run.gamma_selection)
         .with_image_shape(run.image_shape(declared_image)?)
         .with_memory_limit(run.memory_limit.map(|mb| mb.saturating_mul(1 << 20)))
         .with_precision(run.precision());
@@ -631,6 +651,8 @@ pub(super) fn report(
         setup_seconds: history.setup_seconds,
         total_seconds: history.total_seconds(),
         setup_traffic: history.setup_traffic,
+        base_gamma: history.base_gamma,
+        gamma_search: history.gamma_search.clone(),
     }
 }
 

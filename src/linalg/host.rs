@@ -102,7 +102,7 @@ pub(crate) fn product(a: faer::MatRef<'_, f64>, b: faer::MatRef<'_, f64>) -> Mat
 }
 
 /// Eigenvalues (ascending) and eigenvectors of the symmetric `s` (its lower triangle).
-fn symmetric_eigen(
+pub(crate) fn symmetric_eigen(
     s: &Mat<f64>,
 ) -> std::result::Result<(Diag<f64>, Mat<f64>), faer::linalg::evd::EvdError> {
     use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};

@@ -11,4 +11,4 @@ pub use bridge::{from_host, from_host_vec, scalar, to_host, to_host_vec};
 pub use host::{
     PROCRUSTES_RANK_TOL, RidgeFactor, SymInvSqrt, procrustes, procrustes_near, procrustes_rank_tol,
 };
-pub(crate) use host::{ensure_finite, par_for};
+pub(crate) use host::{ensure_finite, par_for, symmetric_eigen};

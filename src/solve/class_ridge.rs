@@ -28,6 +28,7 @@
 use burn::tensor::{DType, Device, Tensor};
 use faer::Mat;
 
+use super::gamma_search::{GammaSearch, Spectrum};
 use super::moments::{Moments, trace_at_b};
 use super::ridge::RidgeSolution;
 use crate::error::{NgmnnError, Result};
@@ -44,6 +45,22 @@ pub enum RidgeForm {
     Dual,
 }
 
+/// How a [`ClassRidge`]'s ridge parameter is set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GammaRule {
+    /// This value.
+    Fixed(f64),
+    /// The candidate of `grid` with the smallest generalised cross-validation score
+    /// ([`super::gamma_search`]), among those above the rounding floor of sums accumulated
+    /// with machine epsilon `eps` (the fit's device precision).
+    Gcv {
+        /// Candidates.
+        grid: Vec<f64>,
+        /// Machine epsilon of the sums (`f32::EPSILON` for an f32 fit).
+        eps: f64,
+    },
+}
+
 /// The part of a class-target ridge regression that depends only on the input and the labels.
 #[derive(Debug)]
 pub struct ClassRidge {
@@ -54,6 +71,10 @@ pub struct ClassRidge {
     /// `S`, `c x c`.
     residual: Mat<f64>,
     form: RidgeForm,
+    /// The ridge parameter solved with.
+    gamma: f64,
+    /// How it was chosen, for [`GammaRule::Gcv`].
+    search: Option<GammaSearch>,
     /// Primal form: the factor of `Hc^T Hc + gamma I`, `Hc^T Yc` and `Yc^T Yc`, for
     /// [`ClassRidge::solve_proximal`].
     primal: Option<(RidgeFactor, Mat<f64>, Mat<f64>)>,
@@ -67,10 +88,28 @@ impl ClassRidge {
     /// [`NgmnnError::Numerical`] if `Hc^T Hc + gamma I` is not numerically positive definite,
     /// [`NgmnnError::NonFinite`] if the solution is not finite.
     pub fn from_moments(m: &Moments, gamma: f64) -> Result<Self> {
-        let hy = m.hz();
-        let factor = RidgeFactor::new(m.hh(), gamma)?;
+        Self::from_moments_with(m, &GammaRule::Fixed(gamma))
+    }
+
+    /// [`ClassRidge::from_moments`] with the ridge parameter set by `rule`.
+    ///
+    /// # Errors
+    /// As [`ClassRidge::from_moments`]; for [`GammaRule::Gcv`], as
+    /// [`Spectrum::search`] and when no candidate from the chosen one up factors.
+    pub fn from_moments_with(m: &Moments, rule: &GammaRule) -> Result<Self> {
+        let (hh, hy, yy) = (m.hh(), m.hz(), m.zz());
+        let search = match rule {
+            GammaRule::Fixed(_) => None,
+            GammaRule::Gcv { grid, eps } => {
+                let total = (0..yy.nrows()).map(|k| yy[(k, k)]).sum();
+                let spectrum = Spectrum::primal(&hh, &hy, total, m.weight)?;
+                let floor = spectrum.rounding_floor(*eps, square_norm(m.mean_h()));
+                Some(spectrum.search(grid, floor)?)
+            }
+        };
+        let (gamma, factor) =
+            factor_with(rule, search.as_ref(), |g| RidgeFactor::new(hh.clone(), g))?;
         let projection = factor.solve(&hy)?;
-        let yy = m.zz();
         let residual = &yy - hy.transpose() * &projection;
         Ok(Self {
             projection,
@@ -78,6 +117,8 @@ impl ClassRidge {
             mean_y: m.mean_z().to_vec(),
             residual,
             form: RidgeForm::Primal,
+            gamma,
+            search,
             primal: Some((factor, hy, yy)),
         })
     }
@@ -89,6 +130,14 @@ impl ClassRidge {
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the row counts differ; as [`ClassRidge::from_moments`].
     pub fn dual(h: &Tensor<2>, y: &Tensor<2>, gamma: f64) -> Result<Self> {
+        Self::dual_with(h, y, &GammaRule::Fixed(gamma))
+    }
+
+    /// [`ClassRidge::dual`] with the ridge parameter set by `rule`.
+    ///
+    /// # Errors
+    /// As [`ClassRidge::dual`] and [`ClassRidge::from_moments_with`].
+    pub fn dual_with(h: &Tensor<2>, y: &Tensor<2>, rule: &GammaRule) -> Result<Self> {
         let ([n, _], [ny, _]) = (h.dims(), y.dims());
         if n != ny {
             return Err(NgmnnError::ShapeMismatch(format!(
@@ -104,7 +153,21 @@ impl ClassRidge {
         )?;
         let mean_y = y.clone().mean_dim(0);
         let yc = to_host(y.clone() - mean_y.clone(), "centred labels")?;
-        let a = RidgeFactor::new(gram, gamma)?.solve(&yc)?; // (K + gamma I)^-1 Yc, n x c
+        let mean_h_host = to_host(mean_h.clone(), "dual ridge input means")?;
+        let mu: Vec<f64> = (0..mean_h_host.ncols())
+            .map(|j| mean_h_host[(0, j)])
+            .collect();
+        let search = match rule {
+            GammaRule::Fixed(_) => None,
+            GammaRule::Gcv { grid, eps } => {
+                let spectrum = Spectrum::dual(&gram, &yc)?;
+                let floor = spectrum.rounding_floor(*eps, square_norm(&mu));
+                Some(spectrum.search(grid, floor)?)
+            }
+        };
+        let (gamma, factor) =
+            factor_with(rule, search.as_ref(), |g| RidgeFactor::new(gram.clone(), g))?;
+        let a = factor.solve(&yc)?; // (K + gamma I)^-1 Yc, n x c
         let projection = to_host(
             hc.transpose().matmul(from_host(&a, &device, dtype)),
             "dual ridge projection H^T A",
@@ -115,10 +178,12 @@ impl ClassRidge {
         };
         Ok(Self {
             projection,
-            mean_h: row(mean_h, "dual ridge input means")?,
+            mean_h: mu,
             mean_y: row(mean_y, "label means")?,
             residual: (yc.transpose() * &a) * faer::Scale(gamma),
             form: RidgeForm::Dual,
+            gamma,
+            search,
             primal: None,
         })
     }
@@ -126,6 +191,16 @@ impl ClassRidge {
     /// The form this system was solved with.
     pub fn form(&self) -> RidgeForm {
         self.form
+    }
+
+    /// The ridge parameter it was solved with (fixed, or chosen by [`GammaRule::Gcv`]).
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The cross-validation scores behind [`ClassRidge::gamma`], for [`GammaRule::Gcv`].
+    pub fn search(&self) -> Option<&GammaSearch> {
+        self.search.as_ref()
     }
 
     /// The proximal solve (block coordinate descent, Zeng et al. 2019): the same objective
@@ -250,4 +325,32 @@ impl ClassRidge {
             b,
         })
     }
+}
+
+fn square_norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum()
+}
+
+/// The factor at the rule's gamma: the fixed one, or the searched one and, should rounding
+/// make its system indefinite, the next larger candidate that factors.
+fn factor_with(
+    rule: &GammaRule,
+    search: Option<&GammaSearch>,
+    factor: impl Fn(f64) -> Result<RidgeFactor>,
+) -> Result<(f64, RidgeFactor)> {
+    let candidates: Vec<f64> = match rule {
+        GammaRule::Fixed(g) => vec![*g],
+        GammaRule::Gcv { .. } => search.map(|f| f.fallbacks().collect()).unwrap_or_default(),
+    };
+    let mut last = None;
+    for g in candidates {
+        match factor(g) {
+            Ok(f) => return Ok((g, f)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| NgmnnError::Numerical {
+        context: "ridge regression",
+        reason: "no ridge parameter to try".into(),
+    }))
 }

@@ -2,7 +2,8 @@
 //!
 //! * [`ridge`](mod@ridge): forward ridge regression of a hidden layer onto its targets (§1);
 //!   [`class_ridge`](mod@class_ridge): the same onto class targets, once for every target
-//!   matrix, in primal (`p x p`) or dual (`n x n`) form;
+//!   matrix, in primal (`p x p`) or dual (`n x n`) form, with its ridge parameter fixed or
+//!   chosen by generalised cross-validation ([`gamma_search`](mod@gamma_search));
 //! * [`backward_targets`](mod@backward_targets): the low-rank backward approximation that produces those targets (§2);
 //! * the decision layer (§3), an adaptive SVM on the flexible Stiefel manifold, by block
 //!   coordinate descent over [`slack`](mod@slack) (A), [`adaptive_weights`](mod@adaptive_weights) (B) and [`stiefel`] (C),
@@ -18,6 +19,7 @@ pub mod adaptive_weights;
 pub mod backward_targets;
 pub mod class_ridge;
 pub mod decision_layer;
+pub mod gamma_search;
 pub mod moments;
 pub mod profile;
 pub mod random_features;
@@ -34,6 +36,7 @@ pub use decision_layer::{
     DecisionInput, DecisionOptions, DecisionOutcome, batch_losses, batch_moments, decision_layer,
     decision_layer_passes, decision_objective,
 };
+pub use gamma_search::{GCV_GRID, GammaSearch, GcvScore, Spectrum};
 pub use moments::{Moments, MomentsProfile};
 pub use profile::StepProfile;
 pub use random_features::{

@@ -511,6 +511,19 @@ impl ClosedFormFit {
             .map_or(RidgeForm::Primal, ClassRidge::form)
     }
 
+    /// The ridge parameter of the lowest learned layer (fixed, or chosen by
+    /// [`crate::train::GammaSelection::Gcv`] at the setup).
+    pub fn base_gamma(&self) -> f64 {
+        self.base_system
+            .as_ref()
+            .map_or(self.config.system_gamma(), ClassRidge::gamma)
+    }
+
+    /// The cross-validation scores behind [`ClosedFormFit::base_gamma`], when it was searched.
+    pub fn gamma_search(&self) -> Option<&crate::solve::GammaSearch> {
+        self.base_system.as_ref().and_then(ClassRidge::search)
+    }
+
     /// The current parameters, bottom to top, in the fit's precision.
     pub fn params(&self) -> &[LayerParams] {
         &self.params

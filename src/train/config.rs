@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Precision;
 use crate::error::{NgmnnError, Result};
-use crate::solve::{AlphaIndex, DecisionOptions, TargetMap};
+use crate::solve::class_ridge::GammaRule;
+use crate::solve::{AlphaIndex, DecisionOptions, GCV_GRID, TargetMap};
 
 use super::ClosedForm;
 
@@ -37,6 +38,21 @@ crate::choice::choice_enum! {
         /// (e.g. `[1024, 64]`).
         #[default]
         Broad,
+    }
+}
+
+crate::choice::choice_enum! {
+    "gamma selection",
+    /// How the lowest learned layer's ridge parameter is set (the layer that reads a fixed
+    /// input: the random layer in `broad`, the data in `paper`).
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum GammaSelection {
+        /// `gamma` (or the preset's), as every other layer.
+        Fixed,
+        /// Generalised cross-validation over [`GCV_GRID`], once per fit from the system the fit
+        /// builds anyway ([`crate::solve::gamma_search`]); the other layers keep `gamma`.
+        Gcv,
     }
 }
 
@@ -179,6 +195,12 @@ pub struct ClosedFormConfig {
     /// on; an `Option` so that model files written before it existed still load.
     #[config(default = "None")]
     pub projected_forward: Option<bool>,
+    /// How the lowest learned layer's ridge parameter is set. `None`: the preset's rule,
+    /// [`GammaSelection::Gcv`] for `broad` when `gamma` is not given (measured on the
+    /// development sets, docs/beyond-the-paper.md), [`GammaSelection::Fixed`] otherwise and
+    /// always with `proximal`; read it with [`ClosedFormConfig::gamma_selection`].
+    #[config(default = "None")]
+    pub gamma_selection: Option<GammaSelection>,
     /// Early stopping: with validation data, stop once its accuracy has not improved for this
     /// many epochs and return the best epoch's model (spec §4: select by validation data).
     /// `None`: run all `epochs` and return the last model.
@@ -319,6 +341,31 @@ impl ClosedFormConfig {
     /// The ridge parameter in force: `gamma`, or the preset's default.
     pub fn gamma(&self) -> f64 {
         self.gamma.unwrap_or(self.preset.default_gamma())
+    }
+
+    /// The rule in force for the lowest learned layer's ridge parameter (see
+    /// [`ClosedFormConfig::gamma_selection`](field@ClosedFormConfig::gamma_selection)).
+    pub fn gamma_selection(&self) -> GammaSelection {
+        match (self.gamma_selection, self.proximal) {
+            (_, Some(_)) => GammaSelection::Fixed,
+            (Some(rule), None) => rule,
+            (None, None) if self.preset == Preset::Broad && self.gamma.is_none() => {
+                GammaSelection::Gcv
+            }
+            (None, None) => GammaSelection::Fixed,
+        }
+    }
+
+    /// The lowest learned layer's [`GammaRule`] for a fit whose sums are accumulated with
+    /// machine epsilon `eps`.
+    pub fn base_gamma_rule(&self, eps: f64) -> GammaRule {
+        match self.gamma_selection() {
+            GammaSelection::Fixed => GammaRule::Fixed(self.system_gamma()),
+            GammaSelection::Gcv => GammaRule::Gcv {
+                grid: GCV_GRID.to_vec(),
+                eps,
+            },
+        }
     }
 
     /// The diagonal added to the learned layers' Gram matrices: `gamma`, plus the proximal

@@ -1,7 +1,7 @@
 //! Per-epoch records of a fit.
 
 use super::ClosedFormFit;
-use crate::solve::RidgeForm;
+use crate::solve::{GammaSearch, RidgeForm};
 use serde::{Deserialize, Serialize};
 
 /// What one closed-form epoch did and reached.
@@ -73,6 +73,13 @@ pub struct History {
     /// before it was recorded.
     #[serde(default)]
     pub base_form: Option<RidgeForm>,
+    /// The lowest learned layer's ridge parameter ([`ClosedFormFit::base_gamma`]). `None` in
+    /// reports written before it was recorded.
+    #[serde(default)]
+    pub base_gamma: Option<f64>,
+    /// How it was chosen, when it was searched ([`crate::train::GammaSelection::Gcv`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma_search: Option<GammaSearch>,
     /// Bytes exchanged with remote workers during the setup (the rows' upload and the first
     /// pass; feature `remote`, Linux), summed over the workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +97,8 @@ impl History {
             setup_seconds,
             epochs: Vec::with_capacity(epochs),
             base_form: Some(fit.base_form()),
+            base_gamma: Some(fit.base_gamma()),
+            gamma_search: fit.gamma_search().cloned(),
             setup_traffic: fit.setup_traffic(),
             base_targets: None,
         }

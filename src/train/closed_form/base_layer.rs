@@ -8,6 +8,7 @@ use super::ClosedFormFit;
 use crate::error::{NgmnnError, Result};
 use crate::memory::{dual_system_bytes, ensure_fits, layer_moments_bytes};
 use crate::model::Activations;
+use crate::solve::moments::epsilon;
 use crate::solve::{ClassRidge, RidgeForm};
 use crate::train::rows::BatchView;
 
@@ -102,7 +103,8 @@ impl ClosedFormFit {
             .forward_pass(&self.params, self.activation, None, &kernel, &concat)?
             .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
         self.passes += 1;
-        ClassRidge::dual(&Tensor::cat(h, 0), &Tensor::cat(y, 0), self.config.gamma())
+        let rule = self.config.base_gamma_rule(epsilon(self.dtype));
+        ClassRidge::dual_with(&Tensor::cat(h, 0), &Tensor::cat(y, 0), &rule)
     }
 }
 

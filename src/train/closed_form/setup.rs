@@ -14,6 +14,7 @@ use crate::error::{NgmnnError, Result};
 use crate::linalg::{from_host, from_host_vec, scalar, to_host, to_host_vec};
 use crate::model::{LayerParams, Ngmnn};
 use crate::solve::adaptive_weights::MIN_SAMPLES;
+use crate::solve::moments::epsilon;
 use crate::solve::{
     ClassRidge, ColumnMoments, RandomScale, RidgeForm, feature_factors, mask_receptive_fields,
     unit_scaling,
@@ -297,7 +298,8 @@ impl ClosedFormFit {
         }
         fit.base_system = Some(match form {
             RidgeForm::Primal => {
-                ClassRidge::from_moments(&forwarded.moments.remove(0), fit.config.system_gamma())?
+                let rule = fit.config.base_gamma_rule(epsilon(dtype));
+                ClassRidge::from_moments_with(&forwarded.moments.remove(0), &rule)?
             }
             RidgeForm::Dual => fit.dual_system()?,
         });

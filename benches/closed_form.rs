@@ -1,7 +1,8 @@
 //! Benchmarks (plain harness, no extra dependencies): a closed-form epoch for n x d synthetic
 //! problems, each solver alone, the backend's matmul rate (the Gram product an epoch is made
 //! of) and the share of it the epoch's Gram work reaches, a streamed epoch and a 2-shard epoch,
-//! and one SGD epoch on the same model. Each case reports the median of several runs;
+//! one SGD epoch on the same model, and the broad preset's whole fit against the ridge
+//! read-out baseline on the same random layer. Each case reports the median of several runs;
 //! ids carry the backend and the sizes, e.g. `closed_form_epoch/flex/n10000_d784`.
 //!
 //! ```text
@@ -18,7 +19,7 @@ use ngmnn::data::{DatasetBatches, LabeledData};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
 use ngmnn::solve::{DecisionOptions, StepProfile, TargetMap, backward_step, decision_layer, ridge};
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, RidgeReadoutConfig};
 use ngmnn::{Precision, model::Activation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -431,6 +432,41 @@ fn sgd_epoch(kind: BackendKind, device: &Device) {
 /// One group of benches.
 type Group = fn(BackendKind, &Device);
 
+/// The broad preset's learned layers against the ridge read-out on the same random layer
+/// (the baseline they must beat, docs/beyond-the-paper.md): a whole fit each (set-up included,
+/// f32), seconds and test accuracy on a 30% split of the synthetic problem.
+fn head_vs_ridge_readout(kind: BackendKind, device: &Device) {
+    for (n, d) in sizes() {
+        let (train, test) = synthetic(n, d, 3).stratified_split(0.3, 0).unwrap();
+        let model = NgmnnConfig::new(d, vec![2048, 64], CLASSES);
+        let config = ClosedFormConfig::new()
+            .with_precision(Precision::F32)
+            .with_epochs(20);
+        let acc = |m: &ngmnn::model::Ngmnn| {
+            let pred = m.predict_dataset(&test).unwrap();
+            pred.iter().zip(test.labels()).filter(|(p, y)| p == y).count() as f64
+                / test.n() as f64
+        };
+        let id = format!("head_vs_ridge_readout/{kind}/n{n}_d{d}/broad_20_epochs");
+        let mut head = 0.0;
+        bench(&id, 0.0, "", || {
+            let fitted = config.init().unwrap();
+            let (m, _) = fitted.fit(model.init(device).unwrap(), &train, None).unwrap();
+            head = acc(&m);
+        });
+        println!("{:<50} test acc {head:.4}", "");
+        let id = format!("head_vs_ridge_readout/{kind}/n{n}_d{d}/ridge_readout");
+        let mut readout = 0.0;
+        bench(&id, 0.0, "", || {
+            let (m, _) = RidgeReadoutConfig::new(config.clone())
+                .fit(&model, &train, device)
+                .unwrap();
+            readout = acc(&m);
+        });
+        println!("{:<50} test acc {readout:.4}", "");
+    }
+}
+
 fn main() {
     let kind = backend();
     let device = kind.device().unwrap();
@@ -439,7 +475,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let groups: [(&str, Group); 7] = [
+    let groups: [(&str, Group); 8] = [
         ("reference_epoch", reference_epochs),
         ("gram_matmul", matmul),
         ("gram_fraction", gram_fraction),
@@ -447,6 +483,7 @@ fn main() {
         ("closed_form_epoch_stream", closed_form_epoch_stream),
         ("solvers", solvers),
         ("sgd_epoch", sgd_epoch),
+        ("head_vs_ridge_readout", head_vs_ridge_readout),
     ];
     println!(
         "{:<50} {:>12}   {:>10}",

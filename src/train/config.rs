@@ -116,8 +116,10 @@ impl Preset {
 #[derive(Config, Debug)]
 pub struct ClosedFormConfig {
     /// Ridge / Tikhonov parameter `gamma`, shared by all layers. `None`: the preset's
-    /// ([`Preset::default_gamma`]: 0.3 for paper and corrected, 0.03 for broad); read it with
-    /// [`ClosedFormConfig::gamma`].
+    /// ([`Preset::default_gamma`]: 0.3 for paper and corrected, 0.03 for broad, whose lowest
+    /// learned layer then has its own chosen by cross-validation, see
+    /// [`ClosedFormConfig::gamma_selection`](field@ClosedFormConfig::gamma_selection)); read
+    /// it with [`ClosedFormConfig::gamma`].
     #[config(default = "None")]
     pub gamma: Option<f64>,
     /// Fraction of samples the adaptive weights keep (`K = round(ratio * n) - 2`).

@@ -444,14 +444,19 @@ fn head_vs_ridge_readout(kind: BackendKind, device: &Device) {
             .with_epochs(20);
         let acc = |m: &ngmnn::model::Ngmnn| {
             let pred = m.predict_dataset(&test).unwrap();
-            pred.iter().zip(test.labels()).filter(|(p, y)| p == y).count() as f64
+            pred.iter()
+                .zip(test.labels())
+                .filter(|(p, y)| p == y)
+                .count() as f64
                 / test.n() as f64
         };
         let id = format!("head_vs_ridge_readout/{kind}/n{n}_d{d}/broad_20_epochs");
         let mut head = 0.0;
         bench(&id, 0.0, "", || {
             let fitted = config.init().unwrap();
-            let (m, _) = fitted.fit(model.init(device).unwrap(), &train, None).unwrap();
+            let (m, _) = fitted
+                .fit(model.init(device).unwrap(), &train, None)
+                .unwrap();
             head = acc(&m);
         });
         println!("{:<50} test acc {head:.4}", "");

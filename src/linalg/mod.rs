@@ -5,6 +5,7 @@
 //! they produce are brought to the host in f64 and factorised with faer.
 
 mod bridge;
+pub(crate) mod gram;
 mod host;
 
 pub use bridge::{from_host, from_host_vec, scalar, to_host, to_host_vec};

@@ -12,8 +12,9 @@
 //! `M[p.., p..] = Zc^T diag(w) Zc`.
 //!
 //! # How it is computed
-//! One batch: its weighted mean, centring, and one product `(Vc o w)^T Vc` on the device; the
-//! `(p + q + 2) x (p + q)` result comes to the host (f64) in one read. Batches, shards and
+//! One batch: its weighted mean, centring, and one symmetric product
+//! `(Vc o sqrt(w))^T (Vc o sqrt(w))` on the device (its upper block triangle only); the
+//! `(p + q) x (p + q)` result and the `2 x (p + q)` mean and weight come to the host (f64). Batches, shards and
 //! devices are combined on the host with the pairwise update of Chan, Golub and LeVeque:
 //! ```text
 //! W = W_a + W_b;  d = mu_b - mu_a;  mu = mu_a + d W_b / W
@@ -29,6 +30,7 @@ use burn::tensor::Tensor;
 use faer::Mat;
 
 use crate::error::{NgmnnError, Result};
+use crate::linalg::gram::{gram_to_host, upper_gram};
 use crate::linalg::to_host;
 
 static BATCHES: AtomicU64 = AtomicU64::new(0);
@@ -38,8 +40,9 @@ static FLOPS: AtomicU64 = AtomicU64::new(0);
 /// Process-wide totals of the moment computations ([`Moments::of_batch`]) so far: how much of
 /// a fit's time the Gram / cross-product work takes and at what rate. `seconds` is summed over
 /// threads (shards run concurrently) and covers the whole batch computation (concatenation,
-/// centring, the product and the host read); `flops` counts the product, `2 b m^2` for a
-/// batch of `b` rows and `m = p + q` columns.
+/// centring, the product and the host read); `flops` counts the product as computed: about
+/// `b m^2 (1 + 1/k)` for a batch of `b` rows, `m = p + q` columns in `k` blocks (the symmetric
+/// product of [`crate::linalg`]'s `upper_gram`; `2 b m^2` below 512 columns).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MomentsProfile {
     /// Batches computed.
@@ -136,12 +139,11 @@ impl Moments {
         let start = Instant::now();
         let m = p + q;
         let v = Tensor::cat(vec![h.clone(), z.clone()], 1); // [b, m]
-        let (total, mean, product) = match weights {
+        let ((blocks, flops), total, mean) = match weights {
             None => {
                 let mean = v.clone().mean_dim(0); // [1, m]
                 let vc = v - mean.clone();
-                let product = vc.clone().transpose().matmul(vc);
-                (mean.ones_like() * b as f64, mean, product)
+                (upper_gram(vc), mean.ones_like() * b as f64, mean)
             }
             Some(w) => {
                 let w = w.clone().unsqueeze_dim::<2>(1); // [b, 1]
@@ -152,27 +154,25 @@ impl Moments {
                 // The weighted sums as a product ([1, b] x [b, m]): no b x m temporary.
                 let mean = w.clone().transpose().matmul(v.clone())
                     / total.clone().clamp_min(smallest_positive(w.dtype()));
-                let vc = v - mean.clone();
-                let product = (vc.clone() * w).transpose().matmul(vc);
-                (total.expand([1, m]), mean, product)
+                // vc^T diag(w) vc = (vc o sqrt(w))^T (vc o sqrt(w)): a symmetric product.
+                let gram = upper_gram((v - mean.clone()) * w.sqrt());
+                (gram, total.expand([1, m]), mean)
             }
         };
-        let host = to_host(
-            Tensor::cat(vec![product, mean, total], 0),
-            "moments of [H | Z]",
-        )?;
+        let host = to_host(Tensor::cat(vec![mean, total], 0), "moments of [H | Z]")?;
+        let second = gram_to_host(blocks, m, "moments of [H | Z]")?;
         BATCHES.fetch_add(1, Ordering::Relaxed);
         NANOS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        FLOPS.fetch_add(2 * (b * m * m) as u64, Ordering::Relaxed);
-        let weight = host[(m + 1, 0)];
+        FLOPS.fetch_add(flops, Ordering::Relaxed);
+        let weight = host[(1, 0)];
         if weight <= 0.0 {
             return Ok(None);
         }
         Ok(Some(Self {
             p,
             weight,
-            mean: (0..m).map(|j| host[(m, j)]).collect(),
-            second: Mat::from_fn(m, m, |i, j| host[(i, j)]),
+            mean: (0..m).map(|j| host[(0, j)]).collect(),
+            second,
         }))
     }
 

@@ -23,7 +23,7 @@ if [ "$PRESET" = broad ]; then HIDDEN="${HIDDEN:-2048,64}"; TARGETS=softmax; els
 
 echo "building with --features $FEATURES ..." >&2
 cargo build --release --features "$FEATURES" --bin ngmnn >&2 || exit 1
-cargo test --release --features "$FEATURES" --test backends --no-run >&2 || exit 1
+cargo test --release --features "$FEATURES" --test it --no-run >&2 || exit 1
 BIN="$CARGO_TARGET_DIR/release/ngmnn"
 "$BIN" backends
 
@@ -31,7 +31,7 @@ rows=()
 for b in flex ${FEATURES//,/ }; do
     device=()
     [ "$b" = tch ] && [ -n "${TCH_DEVICE:-}" ] && device=(--device "$TCH_DEVICE")
-    if NGMNN_TEST_BACKEND=$b cargo test --release --features "$FEATURES" --test backends \
+    if NGMNN_TEST_BACKEND=$b cargo test --release --features "$FEATURES" --test it backends:: \
         >"/tmp/gpu-check-$b.log" 2>&1; then suite=pass; else suite="FAIL (/tmp/gpu-check-$b.log)"; fi
     report="/tmp/gpu-check-$b.json"
     if "$BIN" train --backend "$b" "${device[@]}" --data "$MNIST" --preset "$PRESET" \

@@ -1,7 +1,7 @@
 //! Numerical edge cases of the solvers in f32 and f64: all-zero weights in a chunk, equal
 //! losses, rank tolerances that follow the dtype.
 
-mod common;
+use crate::common;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use common::*;

@@ -1,6 +1,6 @@
 //! The closed-form trainer end to end on the built-in digits set.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ngmnn::NgmnnError;

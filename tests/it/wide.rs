@@ -1,7 +1,7 @@
 //! Wide data (more features than rows): the lowest learned layer's ridge is solved in dual
 //! form (an `n x n` system), with the primal form's weights.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ngmnn::Precision;

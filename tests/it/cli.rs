@@ -1,6 +1,6 @@
 //! The `ngmnn` binary: train / eval / predict on the built-in data, and one-line errors.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

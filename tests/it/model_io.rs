@@ -1,6 +1,6 @@
 //! Saving and loading models: Burn record + JSON config.
 
-mod common;
+use crate::common;
 
 use burn::tensor::DType;
 use common::*;

@@ -1,7 +1,7 @@
 //! Numerical robustness: near-singular systems are reported or handled, never NaN weights;
 //! saturated backward targets are counted in the epoch record.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ngmnn::data::LabeledData;

@@ -1,7 +1,7 @@
 //! Bad input gives a typed error (library) or one line and a non-zero exit (CLI); never a
 //! panic, a hang or a silently wrong model.
 
-mod common;
+use crate::common;
 
 /// Hostile inputs against the input budget, gzip members and exact labels (issue 24).
 #[path = "bad_input/hostile.rs"]

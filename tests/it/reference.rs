@@ -3,7 +3,7 @@
 //! (no scaling: umist stays raw 0-255 pixels). The reference figures are best-epoch test
 //! accuracies in float64; the thresholds are the ones the core issue sets.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ngmnn::data::load_mat;

@@ -1,7 +1,7 @@
 //! Fits that read the data in passes: streamed from a re-readable source, split over several
 //! devices or threads, and the sums they are built from (moments, class-level targets).
 
-mod common;
+use crate::common;
 
 use burn::tensor::DType;
 use common::*;

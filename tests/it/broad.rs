@@ -1,7 +1,7 @@
 //! The `broad` preset (the default, beyond the paper): a frozen random first layer scaled to
 //! the data, the layers above learned in closed form.
 
-mod common;
+use crate::common;
 
 use burn::tensor::{DType, Tensor};
 use common::*;

@@ -2,7 +2,7 @@
 //! --plot`): a symlink is followed and its target replaced atomically, a FIFO or `-` is written
 //! through, a path inside the model folder being read is refused (issue 24, items 2 and 9).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};

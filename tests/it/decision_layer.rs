@@ -1,7 +1,7 @@
 //! The decision layer (spec §3): slack, adaptive weights, the flexible Stiefel step and the
 //! block-coordinate descent.
 
-mod common;
+use crate::common;
 
 use burn::tensor::{DType, Tensor};
 use common::*;

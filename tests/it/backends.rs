@@ -5,7 +5,7 @@
 //! Tolerances: CPU backends compute in f64 like the reference (agreement to ~1e-9); GPU
 //! backends and libtorch are compared in f32, where solutions agree to ~1e-3 relative.
 
-mod common;
+use crate::common;
 
 use burn::tensor::DType;
 use common::*;

@@ -3,7 +3,7 @@
 //! typed errors), the SGD/Adam baseline, and `compare`.
 #![cfg(feature = "train")]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

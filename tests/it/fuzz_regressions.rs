@@ -1,7 +1,7 @@
 //! Inputs kept from fuzzing (`fuzz/regressions/<target>/`): crashes found by the fuzz targets
 //! and hand-made edge cases. Each must give a value or a typed error, never a panic.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Activations and their inverses; the backward targets (spec §2) and the forward pass.
 
-mod common;
+use crate::common;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use common::*;

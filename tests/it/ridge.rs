@@ -1,6 +1,6 @@
 //! Forward ridge regression (spec §1): normal equations, bias, objective, a direct solve.
 
-mod common;
+use crate::common;
 
 use burn::tensor::DType;
 use common::*;

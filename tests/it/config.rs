@@ -1,6 +1,6 @@
 //! Configuration validation: every rule gives a typed error naming what is wrong.
 
-mod common;
+use crate::common;
 
 use ngmnn::NgmnnError;
 use ngmnn::model::NgmnnConfig;

@@ -111,7 +111,7 @@ impl RidgeReadoutConfig {
         let act = model.activation;
         let fit_rows = self.pass(&fit_part, &random, device, act, dual)?;
         let valid_rows = self.pass(&valid_part, &random, device, act, true)?;
-        let solve = |rows: &[&Rows], gamma: f64| -> Result<ClassRidge> {
+        let solve = |rows: &[&PartRows], gamma: f64| -> Result<ClassRidge> {
             if dual {
                 let h = rows.iter().flat_map(|r| r.h.iter().cloned()).collect();
                 let y = rows.iter().flat_map(|r| r.y.iter().cloned()).collect();
@@ -171,7 +171,7 @@ impl RidgeReadoutConfig {
         device: &Device,
         activation: crate::model::Activation,
         keep: bool,
-    ) -> Result<Rows> {
+    ) -> Result<PartRows> {
         let [_, width] = random.w.dims();
         let dtype = random.w.dtype();
         let chunk = self
@@ -180,7 +180,7 @@ impl RidgeReadoutConfig {
             .unwrap_or((1 << 21) / (width + data.n_classes()).max(1))
             .max(1);
         let mut moments = None::<Moments>;
-        let mut rows = Rows::default();
+        let mut rows = PartRows::default();
         for start in (0..data.n()).step_by(chunk) {
             let range: Vec<usize> = (start..(start + chunk).min(data.n())).collect();
             let part = data.subset(&range, data.name());
@@ -210,7 +210,7 @@ impl RidgeReadoutConfig {
 
 /// One part's pass: its moments and, when kept, its chunks.
 #[derive(Debug, Default)]
-struct Rows {
+struct PartRows {
     /// `None` only while the pass runs.
     moments: Option<Moments>,
     h: Vec<Tensor<2>>,
@@ -219,7 +219,7 @@ struct Rows {
 }
 
 /// Accuracy of `system`'s read-out on the kept rows.
-fn accuracy(system: &ClassRidge, rows: &Rows, n: usize) -> Result<f64> {
+fn accuracy(system: &ClassRidge, rows: &PartRows, n: usize) -> Result<f64> {
     let (p, a) = system.projection();
     let mut correct = 0.0;
     for (h, labels) in rows.h.iter().zip(&rows.labels) {

@@ -1,11 +1,11 @@
 //! The paper preset at large n (issue "fidelity at large n"): MNIST training images scaled to
 //! [0, 1], the first `n` rows, the 10000 t10k images as test set, test accuracy per epoch.
-//! The same protocol as `../shared/reference-runner` runs on the authors' code.
+//! The authors' reference code was run with the same protocol on the same machine.
 //!
 //! ```text
-//! cargo run --release --example large_n -- [--data DIR] [--n 6000,15000,30000,60000]
-//!     [--hidden 64,32] [--epochs 3] [--precision f32] [--targets softmax] [--preset paper]
-//!     [--seed 0] [--header]
+//! cargo run --release --example large_n -- --data DIR (or NGMNN_MNIST=DIR)
+//!     [--n 6000,15000,30000,60000] [--hidden 64,32] [--epochs 3] [--precision f32]
+//!     [--targets softmax] [--preset paper] [--seed 0] [--header]
 //! ```
 //! Prints one Markdown table row per `n`: test accuracy after every epoch, seconds per epoch.
 
@@ -38,9 +38,9 @@ fn scaled(data: &LabeledData, n: usize) -> Result<LabeledData, Box<dyn std::erro
 /// The paper preset at large n on MNIST.
 #[derive(Parser)]
 struct Args {
-    /// MNIST directory (the four IDX files); default `NGMNN_MNIST` or `../shared/data/mnist`.
-    #[arg(long, default_value_t = common::mnist_dir())]
-    data: String,
+    /// MNIST directory (the four IDX files); default: the environment variable `NGMNN_MNIST`.
+    #[arg(long)]
+    data: Option<String>,
     /// Training sizes (the first n training images).
     #[arg(long, value_delimiter = ',', default_value = "6000,15000,30000,60000")]
     n: Vec<usize>,
@@ -74,10 +74,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed,
         header,
     } = Args::parse();
+    let dir = common::mnist_dir(dir)?;
     let device = BackendKind::Flex.device()?;
 
     let (all, test) = load_idx_dir(dir.as_ref()).map_err(|e| {
-        format!("{e} (this example needs the four MNIST IDX files in {dir}; pass --data DIR)")
+        format!("{e} (this example needs the four MNIST IDX files in {dir}; pass --data DIR or set NGMNN_MNIST)")
     })?;
     let test = scaled(
         &test.ok_or("the MNIST directory has no t10k files")?,

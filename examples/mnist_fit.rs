@@ -3,9 +3,9 @@
 //! (`patience`), the best epoch's model evaluated on the 10000 t10k test images.
 //!
 //! ```text
-//! cargo run --release --example mnist_fit -- [--data DIR] [--preset broad|paper]
-//!     [--hidden 2048,64 (broad) | 256 (paper)] [--shards 2] [--patience 1] [--backend flex]
-//!     [--header]
+//! cargo run --release --example mnist_fit -- --data DIR (or NGMNN_MNIST=DIR)
+//!     [--preset broad|paper] [--hidden 2048,64 (broad) | 256 (paper)] [--shards 2]
+//!     [--patience 1] [--backend flex] [--header]
 //! ```
 //! Prints the epochs, then one Markdown table row: hidden, shards, load s, setup s, epochs run,
 //! best epoch, fit s (setup + epochs: the complete fit), validation and test accuracy of the
@@ -26,9 +26,9 @@ use ngmnn::{BackendKind, Precision};
 /// A complete closed-form fit of MNIST with validation-based epoch selection.
 #[derive(Parser)]
 struct Args {
-    /// MNIST directory (the four IDX files); default `NGMNN_MNIST` or `../shared/data/mnist`.
-    #[arg(long, default_value_t = common::mnist_dir())]
-    data: String,
+    /// MNIST directory (the four IDX files); default: the environment variable `NGMNN_MNIST`.
+    #[arg(long)]
+    data: Option<String>,
     #[arg(long, default_value_t = Preset::Broad)]
     preset: Preset,
     /// Hidden widths (default 2048,64 for broad, 256 for paper).
@@ -57,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         backend,
         header,
     } = Args::parse();
+    let dir = common::mnist_dir(dir)?;
     let hidden = match (hidden.is_empty(), preset) {
         (false, _) => hidden,
         (true, Preset::Broad) => vec![2048, 64],

@@ -2,10 +2,13 @@
 # GPU check: build with the GPU backends, run the backend suite (tests/backends.rs) on each,
 # time an MNIST fit per backend, and print one Markdown table.
 #
-#   scripts/gpu-check.sh                 # wgpu (+ tch if $LIBTORCH is set)
-#   WITH_CUDA=1 scripts/gpu-check.sh     # also cuda (its build downloads LLVM: needs internet)
+#   MNIST=MNIST_DIR scripts/gpu-check.sh               # wgpu (+ tch if $LIBTORCH is set)
+#   MNIST=MNIST_DIR WITH_CUDA=1 scripts/gpu-check.sh   # also cuda (its build downloads LLVM:
+#                                                      # needs internet)
 #
-# Environment: MNIST (default ../shared/data/mnist), EPOCHS (default 3), PRESET (default paper),
+# Environment: MNIST (required: a folder with the four MNIST IDX files,
+# train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,
+# t10k-labels-idx1-ubyte.gz), EPOCHS (default 3), PRESET (default paper),
 # HIDDEN (default 256 for paper, 2048,64 for broad),
 # TCH_DEVICE (a CUDA index for libtorch; default: libtorch's CPU), CARGO_TARGET_DIR.
 # wgpu on an NVIDIA machine needs the Vulkan loader and the NVIDIA ICD (see the README).
@@ -16,7 +19,7 @@ FEATURES="wgpu"
 [ "${WITH_CUDA:-0}" = 1 ] && FEATURES="$FEATURES,cuda"
 [ -n "${LIBTORCH:-}" ] && FEATURES="$FEATURES,tch"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ngmnn-target-gpu}"
-MNIST="${MNIST:-../shared/data/mnist}"
+MNIST="${MNIST:?set MNIST to a folder with the four MNIST IDX files: train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; gzip optional}"
 EPOCHS="${EPOCHS:-3}"
 PRESET="${PRESET:-paper}"
 if [ "$PRESET" = broad ]; then HIDDEN="${HIDDEN:-2048,64}"; TARGETS=softmax; else HIDDEN="${HIDDEN:-256}"; TARGETS=minmax; fi

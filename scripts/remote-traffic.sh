@@ -3,13 +3,17 @@
 # against --shards threads in one process: MNIST 784-256-10, paper preset, f32, standardised.
 #
 #   cargo build --release --features remote
-#   scripts/remote-traffic.sh [MNIST_DIR] > remote-traffic.txt
+#   scripts/remote-traffic.sh MNIST_DIR > remote-traffic.txt
+#
+# MNIST_DIR (or the environment variable MNIST): a folder with the four MNIST IDX files
+# (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,
+# t10k-labels-idx1-ubyte.gz).
 #
 # Prints one line per run: workers or shards, n, setup bytes, bytes per epoch (sent and
 # received by the controlling process, from TCP_INFO), median seconds per epoch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MNIST="${1:-../shared/data/mnist}"
+MNIST="${1:-${MNIST:?usage: scripts/remote-traffic.sh MNIST_DIR, or set MNIST; MNIST_DIR is a folder with the four MNIST IDX files: train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; gzip optional}}"
 BIN="${CARGO_TARGET_DIR:-target}/release/ngmnn"
 EPOCHS="${EPOCHS:-4}"
 TRAIN="$MNIST/train-images.idx3-ubyte.gz"

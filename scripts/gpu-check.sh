@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU check: build with the GPU backends, run the backend suite (tests/backends.rs) on each,
+# GPU check: build with the GPU backends, run the backend suite (tests/it/backends.rs) on each,
 # time an MNIST fit per backend, and print one Markdown table.
 #
 #   MNIST=MNIST_DIR scripts/gpu-check.sh               # wgpu (+ tch if $LIBTORCH is set)

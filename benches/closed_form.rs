@@ -18,7 +18,7 @@ use ngmnn::BackendKind;
 use ngmnn::data::{DatasetBatches, LabeledData};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
-use ngmnn::solve::{DecisionOptions, StepProfile, TargetMap, backward_step, decision_layer, ridge};
+use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
 use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, RidgeReadoutConfig};
 use ngmnn::{Precision, model::Activation};
 use rand::{Rng, SeedableRng};
@@ -130,22 +130,21 @@ fn closed_form_epoch(kind: BackendKind, device: &Device) {
             // the median and the account of the last one.
             let mut last = None;
             let median = bench(&id, n as f64, "samples/s", || {
-                let before = StepProfile::now();
-                let r = fit.epoch().unwrap();
-                last = Some((r, StepProfile::now().since(before)));
+                last = Some(fit.epoch().unwrap());
             });
-            let (r, steps) = last.expect("ran");
-            account(&id, n, &r, steps, median, device);
+            let r = last.expect("ran");
+            account(&id, n, &r, median, device);
         }
     }
 }
 
 /// The account of a closed-form epoch of the paper preset with one hidden layer of `HIDDEN`
 /// units (resident rows; the hidden layer through its class projection, spec §1), by step:
-/// flops, seconds (the last epoch's, from [`StepProfile`] and the moments' profile), achieved
+/// flops, seconds (the last epoch's record: its steps and the moments' cost), achieved
 /// GFLOP/s and share of the backend's matmul rate measured now on the moments' shape; the
 /// FLOP floor of the epoch (its flops at that rate) and how far the median epoch is from it.
-fn account(id: &str, n: usize, r: &EpochRecord, steps: StepProfile, median: f64, device: &Device) {
+fn account(id: &str, n: usize, r: &EpochRecord, median: f64, device: &Device) {
+    let steps = r.steps;
     let (h, c) = (HIDDEN as f64, CLASSES as f64);
     // Every decision-layer pass after the first evaluates the outputs again (losses, slack
     // targets): 2 n h c each, inside the loss and moments passes.

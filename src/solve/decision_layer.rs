@@ -36,7 +36,7 @@
 use burn::tensor::{Device, Tensor};
 use faer::Mat;
 
-use super::moments::{Moments, trace_at_b};
+use super::moments::{Moments, MomentsProfile, trace_at_b};
 use super::{
     AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights, slack, slack_targets,
     stiefel_from_moments,
@@ -94,6 +94,10 @@ pub struct DecisionOutcome {
     pub w: faer::Mat<f64>,
     /// `b` of the last round (host, f64).
     pub b: Vec<f64>,
+    /// What the rounds' moments cost (step C's products, every round).
+    pub gram: MomentsProfile,
+    /// Seconds of the rounds' host solves (step C's factorisations).
+    pub host_seconds: f64,
 }
 
 /// The decision layer's input `H` (`[n, k]`) and labels `Y` (`[n, c]`), visited in passes.
@@ -249,6 +253,8 @@ pub fn decision_layer_passes(
     let mut params = init.clone();
     let mut first_losses = first_losses;
     let mut objectives = Vec::with_capacity(opts.max_iterations);
+    let mut gram = MomentsProfile::default();
+    let mut host_seconds = 0.0;
     // The last accepted round: its weights, S, W and b (host).
     let mut last: Option<Round> = None;
     for _ in 0..opts.max_iterations {
@@ -273,13 +279,14 @@ pub fn decision_layer_passes(
         };
         // C: W, b on the flexible Stiefel manifold, from the weighted moments of [H | Zt].
         let moments = input.moments(&params.w, &bias, &aw.alpha)?;
+        gram = gram + moments.profile;
         let previous = match &last {
             Some((_, _, w, _)) => w,
             None => init_host,
         };
         let host = std::time::Instant::now();
         let step = stiefel_from_moments(&moments, opts.gamma, Some(previous), &device, dtype)?;
-        super::profile::record_host(host);
+        host_seconds += host.elapsed().as_secs_f64();
         let alpha_sq = scalar(aw.alpha.clone().square().sum(), "decision-layer weights")?;
         let ridge = if opts.ridge_in_objective {
             opts.gamma * step.w.squared_norm_l2()
@@ -310,5 +317,7 @@ pub fn decision_layer_passes(
         s,
         w,
         b,
+        gram,
+        host_seconds,
     })
 }

@@ -21,7 +21,6 @@ pub mod class_ridge;
 pub mod decision_layer;
 pub mod gamma_search;
 pub mod moments;
-pub mod profile;
 pub mod random_features;
 pub mod ridge;
 pub mod slack;
@@ -38,7 +37,6 @@ pub use decision_layer::{
 };
 pub use gamma_search::{GCV_GRID, GammaSearch, GcvScore, Spectrum};
 pub use moments::{Moments, MomentsProfile};
-pub use profile::StepProfile;
 pub use random_features::{
     ColumnMoments, RandomScale, feature_factors, mask_receptive_fields, unit_scaling,
 };

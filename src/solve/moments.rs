@@ -23,7 +23,6 @@
 //! which is exact in exact arithmetic and keeps the centring on the device inside each batch,
 //! so a streamed or sharded fit is the in-memory fit up to rounding.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use burn::tensor::Tensor;
@@ -33,16 +32,13 @@ use crate::error::{NgmnnError, Result};
 use crate::linalg::gram::{gram_to_host, upper_gram};
 use crate::linalg::to_host;
 
-static BATCHES: AtomicU64 = AtomicU64::new(0);
-static NANOS: AtomicU64 = AtomicU64::new(0);
-static FLOPS: AtomicU64 = AtomicU64::new(0);
-
-/// Process-wide totals of the moment computations ([`Moments::of_batch`]) so far: how much of
-/// a fit's time the Gram / cross-product work takes and at what rate. `seconds` is summed over
-/// threads (shards run concurrently) and covers the whole batch computation (concatenation,
-/// centring, the product and the host read); `flops` counts the product as computed: about
-/// `b m^2 (1 + 1/k)` for a batch of `b` rows, `m = p + q` columns in `k` blocks (the symmetric
-/// product of [`crate::linalg`]'s `upper_gram`; `2 b m^2` below 512 columns).
+/// What computing a set of moments cost ([`Moments::of_batch`]): carried by the [`Moments`]
+/// and summed by [`Moments::merge`], so the caller that asked for them (a fit's epoch) owns the
+/// account (no process-wide counters). `seconds` is summed over threads (shards run
+/// concurrently) and covers the whole batch computation (concatenation, centring, the product
+/// and the host read); `flops` counts the product as computed: about `b m^2 (1 + 1/k)` for a
+/// batch of `b` rows, `m = p + q` columns in `k` blocks (the symmetric product of
+/// [`crate::linalg`]'s `upper_gram`; `2 b m^2` below 512 columns).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MomentsProfile {
     /// Batches computed.
@@ -53,25 +49,20 @@ pub struct MomentsProfile {
     pub flops: f64,
 }
 
+impl std::ops::Add for MomentsProfile {
+    type Output = Self;
+
+    /// Both costs together.
+    fn add(self, other: Self) -> Self {
+        Self {
+            batches: self.batches + other.batches,
+            seconds: self.seconds + other.seconds,
+            flops: self.flops + other.flops,
+        }
+    }
+}
+
 impl MomentsProfile {
-    /// The totals so far.
-    pub fn now() -> Self {
-        Self {
-            batches: BATCHES.load(Ordering::Relaxed),
-            seconds: NANOS.load(Ordering::Relaxed) as f64 * 1e-9,
-            flops: FLOPS.load(Ordering::Relaxed) as f64,
-        }
-    }
-
-    /// What happened between `earlier` and `self`.
-    pub fn since(self, earlier: Self) -> Self {
-        Self {
-            batches: self.batches - earlier.batches,
-            seconds: self.seconds - earlier.seconds,
-            flops: self.flops - earlier.flops,
-        }
-    }
-
     /// `flops / seconds`, in GFLOP/s.
     pub fn gflops(&self) -> f64 {
         self.flops / self.seconds.max(1e-12) * 1e-9
@@ -108,6 +99,8 @@ pub struct Moments {
     pub weight: f64,
     /// Weighted mean of `[h | z]`, length `p + q`.
     pub mean: Vec<f64>,
+    /// What computing these moments cost (zero for moments built by hand).
+    pub profile: MomentsProfile,
     /// Centred weighted second moment `M`, `(p + q) x (p + q)`.
     pub second: Mat<f64>,
 }
@@ -161,9 +154,11 @@ impl Moments {
         };
         let host = to_host(Tensor::cat(vec![mean, total], 0), "moments of [H | Z]")?;
         let second = gram_to_host(blocks, m, "moments of [H | Z]")?;
-        BATCHES.fetch_add(1, Ordering::Relaxed);
-        NANOS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        FLOPS.fetch_add(flops, Ordering::Relaxed);
+        let profile = MomentsProfile {
+            batches: 1,
+            seconds: start.elapsed().as_secs_f64(),
+            flops: flops as f64,
+        };
         let weight = host[(1, 0)];
         if weight <= 0.0 {
             return Ok(None);
@@ -172,6 +167,7 @@ impl Moments {
             p,
             weight,
             mean: (0..m).map(|j| host[(0, j)]).collect(),
+            profile,
             second,
         }))
     }
@@ -204,6 +200,7 @@ impl Moments {
             p: self.p,
             weight,
             mean,
+            profile: self.profile + other.profile,
             second,
         }
     }

@@ -39,6 +39,7 @@ use std::time::Instant;
 use burn::tensor::{DType, Device, Int, Tensor};
 use faer::Mat;
 
+use super::profile::StepCounters;
 use super::rows::{BatchView, Rows, Shortcut};
 use super::{ClosedFormConfig, EpochRecord, History};
 use crate::data::{BatchSource, LabeledData};
@@ -46,7 +47,7 @@ use crate::error::{NgmnnError, Result};
 use crate::linalg::to_host_vec;
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::{
-    ClassRidge, DecisionOptions, Moments, MomentsProfile, RidgeForm, RidgeSolution, batch_losses,
+    ClassRidge, DecisionOptions, Moments, RidgeForm, RidgeSolution, batch_losses,
     class_backward_step, decision_layer_passes,
 };
 
@@ -276,6 +277,8 @@ pub struct ClosedFormFit {
     /// What a fit on workers that can be lost needs to move a lost worker's rows.
     recovery: Option<Recovery>,
     passes: usize,
+    /// This fit's account of the forward passes and host solves (reported per epoch).
+    steps: StepCounters,
     epoch: usize,
 }
 
@@ -340,6 +343,7 @@ impl ClosedFormFit {
                 &self.params,
                 self.activation,
                 shortcut.as_ref(),
+                &self.steps,
                 &kernel,
                 &merge,
             )?
@@ -360,7 +364,6 @@ impl ClosedFormFit {
     /// survives a lost worker).
     fn run_epoch(&mut self) -> Result<EpochRecord> {
         let start = Instant::now();
-        let profile = MomentsProfile::now();
         let passes_before = self.passes;
         let top = self.params.len() - 1;
         let device = self.device.clone();
@@ -383,6 +386,7 @@ impl ClosedFormFit {
                 &self.decision,
             )?
         };
+        self.steps.add_host_seconds(outcome.host_seconds);
         self.params[top] = outcome.params;
         self.host[top] = (outcome.w, outcome.b);
         // Hidden layers top-down: class targets (§2) through the updated layers above, then
@@ -419,9 +423,10 @@ impl ClosedFormFit {
             self.host[l] = (solution.w, solution.b);
             ridge_objectives[l] = solution.objective;
         }
-        crate::solve::profile::record_host(host);
+        self.steps.record_host(host);
         // Forward pass: this epoch's metrics and the next epoch's statistics.
         let forwarded = self.forward_pass(false)?;
+        let gram = (forwarded.moments.iter()).fold(outcome.gram, |acc, m| acc + m.profile);
         self.hidden_moments = forwarded.moments;
         self.next_losses = Some(forwarded.losses);
         let train_acc = forwarded.predictions.correct / n as f64;
@@ -441,6 +446,7 @@ impl ClosedFormFit {
                         &self.params,
                         self.activation,
                         shortcut.as_ref(),
+                        &self.steps,
                         &kernel,
                         &add,
                     )?
@@ -455,7 +461,6 @@ impl ClosedFormFit {
         {
             self.best = Some((acc, self.epoch, self.params.clone()));
         }
-        let gram = MomentsProfile::now().since(profile);
         Ok(EpochRecord {
             epoch: self.epoch,
             train_acc,
@@ -467,6 +472,7 @@ impl ClosedFormFit {
             passes: self.passes - passes_before,
             gram_seconds: gram.seconds,
             gram_flops: gram.flops,
+            steps: self.steps.take(),
             seconds: start.elapsed().as_secs_f64(),
             recoveries: Vec::new(),
             traffic: None,

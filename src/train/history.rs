@@ -33,13 +33,16 @@ pub struct EpochRecord {
     #[serde(default)]
     pub passes: usize,
     /// Seconds spent computing moments (the Gram and cross products, with their centring and
-    /// host reads) during the epoch, summed over shard threads; process-wide, so concurrent
-    /// fits in the same process add up ([`crate::solve::MomentsProfile`]).
+    /// host reads) during the epoch, summed over shard threads: the cost the epoch's
+    /// [`crate::solve::Moments`] carry ([`crate::solve::MomentsProfile`]).
     #[serde(default)]
     pub gram_seconds: f64,
     /// Floating-point operations of those products.
     #[serde(default)]
     pub gram_flops: f64,
+    /// This epoch's forward passes and host solves ([`crate::train::StepProfile`]).
+    #[serde(default)]
+    pub steps: super::StepProfile,
     /// Wall-clock seconds of the epoch (solves and the forward pass for the metrics).
     pub seconds: f64,
     /// Workers lost during the epoch (or the setup before it) and what the fit did: whose

@@ -4,6 +4,7 @@
 mod closed_form;
 mod config;
 mod history;
+mod profile;
 mod rechunk;
 mod ridge_readout;
 mod rows;
@@ -16,5 +17,6 @@ pub use config::{
     ClosedFormConfig, GAMMA_RANGE, GammaSelection, MAX_RANDOM_OFFSET, MAX_RANDOM_SCALE, Preset,
 };
 pub use history::{EpochRecord, History};
+pub use profile::StepProfile;
 pub use ridge_readout::{RidgeReadout, RidgeReadoutConfig};
 pub use workers::{DEFAULT_WORKER_TIMEOUT, Traffic, Worker, Workers, quiet_worker_panics};

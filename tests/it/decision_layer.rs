@@ -430,6 +430,7 @@ fn stiefel_step_minimises_the_loss_plus_the_ridge_term_not_the_loss_alone() {
         p: 2,
         weight: 1.0,
         mean: vec![0.0; 3],
+        profile: Default::default(),
         second,
     };
     let gamma = 0.3;

@@ -100,7 +100,14 @@ impl ClosedFormFit {
         };
         let (h, y) = self
             .rows
-            .forward_pass(&self.params, self.activation, None, &kernel, &concat)?
+            .forward_pass(
+                &self.params,
+                self.activation,
+                None,
+                &self.steps,
+                &kernel,
+                &concat,
+            )?
             .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
         self.passes += 1;
         let rule = self.config.base_gamma_rule(epsilon(self.dtype));

@@ -282,6 +282,7 @@ impl ClosedFormFit {
             projection: None,
             base_targets: None,
             passes: 0,
+            steps: Default::default(),
             epoch: 0,
         };
         let form = fit.choose_base_form(model.n_classes())?;

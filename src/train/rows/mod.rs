@@ -26,6 +26,7 @@ use streamed::Streamed;
 
 use burn::tensor::{DType, Device, Int, Tensor};
 
+use super::profile::StepCounters;
 use crate::data::BatchSource;
 use crate::error::{NgmnnError, Result};
 use crate::model::{
@@ -167,6 +168,7 @@ impl Rows {
         params: &[LayerParams],
         activation: Activation,
         shortcut: Option<&Shortcut>,
+        steps: &StepCounters,
         kernel: &(dyn Fn(&BatchView<'_>, &Activations) -> Result<R> + Sync),
         merge: Merge<'_, R>,
     ) -> Result<Option<R>> {
@@ -245,7 +247,7 @@ impl Rows {
                             .sum::<f64>()
                             * 2.0
                             * rows;
-                        crate::solve::profile::record_forward(start, flops);
+                        steps.record_forward(start, flops);
                         let out = kernel(&chunk.view(), &acts)?;
                         chunk.top = cache.then(|| acts.inputs[local.len() - 1].clone());
                         Ok(out)

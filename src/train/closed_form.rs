@@ -25,30 +25,35 @@
 //! Rows split over several devices ([`ClosedForm::fit_sharded`]) compute every pass on all
 //! devices at once and merge the moments on the host.
 
+mod access;
 mod base_layer;
+mod forward;
 mod recovery;
 mod setup;
 mod top_input;
 
+#[cfg(feature = "train")]
+pub(crate) use forward::accuracy;
+use forward::{Predictions, merge_moments};
 use recovery::Recovery;
 
 use top_input::TopInput;
 
 use std::time::Instant;
 
-use burn::tensor::{DType, Device, Int, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use faer::Mat;
 
 use super::profile::StepCounters;
-use super::rows::{BatchView, Rows, Shortcut};
+use super::rows::{BatchView, Rows};
 use super::{ClosedFormConfig, EpochRecord, History};
 use crate::data::{BatchSource, LabeledData};
-use crate::error::{NgmnnError, Result};
-use crate::linalg::to_host_vec;
+#[cfg(doc)]
+use crate::error::NgmnnError;
+use crate::error::Result;
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::{
-    ClassRidge, DecisionOptions, Moments, RidgeForm, RidgeSolution, batch_losses,
-    class_backward_step, decision_layer_passes,
+    ClassRidge, DecisionOptions, Moments, RidgeSolution, class_backward_step, decision_layer_passes,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].
@@ -282,84 +287,7 @@ pub struct ClosedFormFit {
     epoch: usize,
 }
 
-/// A forward pass's partial result: the predictions' tally, per-layer moments, the losses.
-type Partial = (Predictions, Vec<Option<Moments>>, Vec<Tensor<1>>);
-
-/// Merge two optional partial moments (in row order).
-fn merge_moments(a: Option<Moments>, b: Option<Moments>) -> Option<Moments> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.merge(b)),
-        (a, None) => a,
-        (None, b) => b,
-    }
-}
-
-/// What a forward pass gathers.
-struct Forwarded {
-    predictions: Predictions,
-    /// Moments of `[H_l | Y]` for `l = first .. L-1`.
-    moments: Vec<Moments>,
-    losses: Tensor<1>,
-}
-
 impl ClosedFormFit {
-    /// A forward pass with the current parameters: correct predictions, the moments of
-    /// `[H_l | Y]` for the learned layers' inputs `l = base+1 .. L-2` (from `l = base` with
-    /// `with_input`), the decision layer's losses at its current parameters; the resident
-    /// rows keep `H_{L-1}`.
-    fn forward_pass(&mut self, with_input: bool) -> Result<Forwarded> {
-        let top = self.params.len() - 1;
-        let first = self.base + usize::from(!with_input);
-        let decision = &self.params[top];
-        let device = self.device.clone();
-        let kernel = |batch: &BatchView<'_>, acts: &Activations| -> Result<Partial> {
-            let local = batch.x.device();
-            let predictions = Predictions::of(acts.logits.clone(), batch.labels)?;
-            let moments = (first..top)
-                .map(|l| Moments::of_batch(&acts.inputs[l], batch.y, None))
-                .collect::<Result<Vec<_>>>()?;
-            let losses = batch_losses(
-                &acts.inputs[top],
-                batch.y,
-                &decision.w.clone().to_device(&local),
-                &decision.b.clone().to_device(&local),
-            );
-            Ok((predictions, moments, vec![losses.to_device(&device)]))
-        };
-        let merge = |a: Partial, b: Partial| -> Partial {
-            let moments =
-                a.1.into_iter()
-                    .zip(b.1)
-                    .map(|(x, y)| merge_moments(x, y))
-                    .collect();
-            let mut losses = a.2;
-            losses.extend(b.2);
-            (a.0.merge(b.0), moments, losses)
-        };
-        let shortcut = if with_input { None } else { self.shortcut()? };
-        let (predictions, moments, losses) = self
-            .rows
-            .forward_pass(
-                &self.params,
-                self.activation,
-                shortcut.as_ref(),
-                &self.steps,
-                &kernel,
-                &merge,
-            )?
-            .ok_or_else(|| NgmnnError::data(None, "no training rows"))?;
-        self.passes += 1;
-        let moments = moments
-            .into_iter()
-            .map(|m| m.ok_or_else(|| NgmnnError::data(None, "no training rows")))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Forwarded {
-            predictions,
-            moments,
-            losses: Tensor::cat(losses, 0),
-        })
-    }
-
     /// One epoch from the current parameters (see [`ClosedFormFit::epoch`], which also
     /// survives a lost worker).
     fn run_epoch(&mut self) -> Result<EpochRecord> {
@@ -479,20 +407,6 @@ impl ClosedFormFit {
         })
     }
 
-    /// The lowest learned layer through its projection, for the current parameters (`None`
-    /// before its first solve and with the proximal ridge).
-    fn shortcut(&self) -> Result<Option<Shortcut>> {
-        let (Some((p, a)), Some(g)) = (&self.projection, &self.base_targets) else {
-            return Ok(None);
-        };
-        Ok(Some(Shortcut {
-            base: self.base,
-            p: p.clone(),
-            a: a.clone(),
-            g: crate::linalg::from_host(g, &self.device, self.dtype),
-        }))
-    }
-
     /// Layer `l`'s ridge onto the class targets `latent` from `system`: plain, or proximal to
     /// the layer's current weights ([`ClosedFormConfig::proximal`]).
     fn solve_layer(
@@ -508,181 +422,4 @@ impl ClosedFormFit {
             None => system.solve(latent, &self.device, self.dtype),
         }
     }
-
-    /// The form of the lowest learned layer's ridge system: dual where its input is wider
-    /// than the number of training rows, primal otherwise.
-    pub fn base_form(&self) -> RidgeForm {
-        self.base_system
-            .as_ref()
-            .map_or(RidgeForm::Primal, ClassRidge::form)
-    }
-
-    /// The ridge parameter of the lowest learned layer (fixed, or chosen by
-    /// [`crate::train::GammaSelection::Gcv`] at the setup).
-    pub fn base_gamma(&self) -> f64 {
-        self.base_system
-            .as_ref()
-            .map_or(self.config.system_gamma(), ClassRidge::gamma)
-    }
-
-    /// The cross-validation scores behind [`ClosedFormFit::base_gamma`], when it was searched.
-    pub fn gamma_search(&self) -> Option<&crate::solve::GammaSearch> {
-        self.base_system.as_ref().and_then(ClassRidge::search)
-    }
-
-    /// The current parameters, bottom to top, in the fit's precision.
-    pub fn params(&self) -> &[LayerParams] {
-        &self.params
-    }
-
-    /// The epoch with the best validation accuracy so far (the earliest among ties), if
-    /// validation data was given.
-    pub fn best_epoch(&self) -> Option<usize> {
-        self.best.as_ref().map(|(_, epoch, _)| *epoch)
-    }
-
-    /// Whether `config.patience` epochs have passed without a better validation accuracy.
-    pub fn patience_exhausted(&self) -> bool {
-        match (self.config.patience, &self.best) {
-            (Some(patience), Some((_, best, _))) => self.epoch >= best + patience,
-            _ => false,
-        }
-    }
-
-    /// Copy the best validation epoch's parameters into `model` (the current ones without
-    /// validation data).
-    ///
-    /// # Errors
-    /// As [`ClosedFormFit::write_into`].
-    pub fn write_best_into(&self, model: Ngmnn) -> Result<Ngmnn> {
-        match &self.best {
-            Some((_, _, params)) => model.with_layer_params(params),
-            None => self.write_into(model),
-        }
-    }
-
-    /// Epochs run so far.
-    pub fn epochs_done(&self) -> usize {
-        self.epoch
-    }
-
-    /// Training samples, and validation samples (for streamed validation data: as read by the
-    /// last pass over it; `None` before one or without validation data).
-    pub fn sample_counts(&self) -> (usize, Option<usize>) {
-        let classes = self.counts.len();
-        let valid = self
-            .valid
-            .as_ref()
-            .and_then(|v| v.counts(classes).ok())
-            .map(|c| c.iter().sum::<usize>())
-            .filter(|&n| n > 0);
-        (self.counts.iter().sum(), valid)
-    }
-
-    /// Passes over the training rows so far (setup included).
-    pub fn passes(&self) -> usize {
-        self.passes
-    }
-
-    /// The class targets `G` of the lowest learned layer's current weights (`W = P G`),
-    /// row-major `c x q`: with [`ClosedFormFit::with_base_targets`], what makes a fit resumed
-    /// from its model exact ([`ClosedFormConfig::projected_forward`]). `None` before the first
-    /// epoch and without the projected forward pass.
-    pub fn base_targets(&self) -> Option<Vec<f64>> {
-        let g = self
-            .base_targets
-            .as_ref()
-            .filter(|_| self.projection.is_some())?;
-        Some(
-            (0..g.nrows())
-                .flat_map(|i| (0..g.ncols()).map(move |j| g[(i, j)]))
-                .collect(),
-        )
-    }
-
-    /// Resume with the lowest learned layer's targets `g` of the model's weights (as
-    /// [`ClosedFormFit::base_targets`] gave them): the forward pass the next epoch starts from
-    /// is run again through the projection, as the uninterrupted fit ran it. `None`: nothing to
-    /// restore.
-    ///
-    /// # Errors
-    /// [`NgmnnError::ShapeMismatch`] for targets of another shape; the pass's errors.
-    pub fn with_base_targets(mut self, g: Option<Vec<f64>>) -> Result<Self> {
-        let Some(g) = g else { return Ok(self) };
-        if self.projection.is_none() {
-            return Ok(self);
-        }
-        let (c, q) = (self.counts.len(), self.params[self.base].w.dims()[1]);
-        if g.len() != c * q {
-            return Err(NgmnnError::ShapeMismatch(format!(
-                "base-layer targets of {} values for {c} classes x {q} units",
-                g.len()
-            )));
-        }
-        self.base_targets = Some(Mat::from_fn(c, q, |i, j| g[i * q + j]));
-        self.refresh()?;
-        Ok(self)
-    }
-
-    /// Continue the epoch numbering from `epochs` (resuming a fit from a checkpoint).
-    pub fn with_epochs_done(mut self, epochs: usize) -> Self {
-        self.epoch = epochs;
-        self
-    }
-
-    /// Copy the current parameters into `model` (cast to the model's dtype, same param ids).
-    ///
-    /// # Errors
-    /// [`NgmnnError::ShapeMismatch`] if `model` is not the fitted architecture.
-    pub fn write_into(&self, model: Ngmnn) -> Result<Ngmnn> {
-        model.with_layer_params(&self.params)
-    }
-}
-
-/// The tally of `argmax(logits)` over some rows: how many match their labels, and the
-/// smallest and largest class predicted (equal when every row gets one class: a degenerate
-/// model).
-#[derive(Debug, Clone, Copy)]
-struct Predictions {
-    correct: f64,
-    lowest: f64,
-    highest: f64,
-}
-
-impl Predictions {
-    /// The tally of one batch, computed on the device and read in one host transfer.
-    fn of(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<Self> {
-        let pred = logits.argmax(1).squeeze_dim::<1>(1);
-        let correct = pred.clone().equal(labels.clone()).float().sum();
-        let pred = pred.float();
-        let read = to_host_vec(
-            Tensor::cat(vec![correct, pred.clone().min(), pred.max()], 0),
-            "accuracy",
-        )?;
-        Ok(Self {
-            correct: read[0],
-            lowest: read[1],
-            highest: read[2],
-        })
-    }
-
-    /// Both tallies together.
-    fn merge(self, other: Self) -> Self {
-        Self {
-            correct: self.correct + other.correct,
-            lowest: self.lowest.min(other.lowest),
-            highest: self.highest.max(other.highest),
-        }
-    }
-
-    /// Every row got the same class.
-    fn one_class(&self) -> bool {
-        self.lowest == self.highest
-    }
-}
-
-/// Accuracy of `argmax` of `logits` against `labels`, computed on the device.
-#[cfg(feature = "train")]
-pub(crate) fn accuracy(logits: Tensor<2>, labels: &Tensor<1, Int>) -> Result<f64> {
-    Ok(Predictions::of(logits, labels)?.correct / labels.dims()[0] as f64)
 }

@@ -18,11 +18,6 @@ mod stream;
 pub use builtin::{BUILTIN_NAME, digits};
 pub use csv::{CsvOptions, LabelColumn, load_csv, parse_csv};
 pub use dataset::LabeledData;
-
-/// The old name of [`LabeledData`], which Burn's `Dataset` trait also has (and which
-/// `LabeledData` implements, for [`crate::learner::Sample`]s).
-#[deprecated(since = "0.1.0", note = "renamed `LabeledData`")]
-pub type Dataset = LabeledData;
 pub use features::{CsvFeatureStream, Features, load_features, parse_csv_features};
 pub use idx::{labels_path_for, load_idx, load_idx_dir, parse_idx, parse_idx_within};
 pub use load::{DataFormat, LoadedData, StreamedData, load, open_stream};

@@ -22,9 +22,9 @@
 
 //!
 //! # Passes over the data
-//! The solver sees its input only through [`DecisionInput`]: per-sample losses (step A and the
-//! loss of step B) and the alpha-weighted moments of `[H | Zt]` (step C), each a pass over the
-//! rows. In memory that is one batch ([`decision_layer`]); the trainer also streams batches or
+//! The solver sees its input only through the crate's `DecisionInput` (its interface to the
+//! rows): per-sample losses (step A and the loss of step B) and the alpha-weighted moments of
+//! `[H | Zt]` (step C), each a pass over the rows. In memory that is one batch ([`decision_layer`]); the trainer also streams batches or
 //! runs shards on several devices. A round is two passes (losses, then moments; the first
 //! round's losses can be handed in), and its objective comes from the moments without a
 //! third pass:
@@ -101,7 +101,7 @@ pub struct DecisionOutcome {
 }
 
 /// The decision layer's input `H` (`[n, k]`) and labels `Y` (`[n, c]`), visited in passes.
-pub trait DecisionInput {
+pub(crate) trait DecisionInput {
     /// The device the per-sample vectors (`[n]`: losses, `alpha`) live on.
     fn device(&self) -> Device;
 
@@ -133,7 +133,12 @@ fn batch_targets(
 }
 
 /// Per-sample losses of one batch (see [`DecisionInput::losses`]), `[b]`.
-pub fn batch_losses(h: &Tensor<2>, y: &Tensor<2>, w: &Tensor<2>, bias: &Tensor<1>) -> Tensor<1> {
+pub(crate) fn batch_losses(
+    h: &Tensor<2>,
+    y: &Tensor<2>,
+    w: &Tensor<2>,
+    bias: &Tensor<1>,
+) -> Tensor<1> {
     let (f, zt) = batch_targets(h, y, w, bias);
     losses(f, &zt)
 }
@@ -143,7 +148,7 @@ pub fn batch_losses(h: &Tensor<2>, y: &Tensor<2>, w: &Tensor<2>, bias: &Tensor<1
 ///
 /// # Errors
 /// [`NgmnnError::NonFinite`] for NaN/inf.
-pub fn batch_moments(
+pub(crate) fn batch_moments(
     h: &Tensor<2>,
     y: &Tensor<2>,
     w: &Tensor<2>,
@@ -235,7 +240,7 @@ pub fn decision_layer(
 ///
 /// # Errors
 /// As [`decision_layer`].
-pub fn decision_layer_passes(
+pub(crate) fn decision_layer_passes(
     input: &mut impl DecisionInput,
     init: &LayerParams,
     init_host: &Mat<f64>,

@@ -122,7 +122,7 @@ fn scaled_inverse_sd(m: &ColumnMoments, scale: f64) -> Vec<f64> {
 ///
 /// # Panics
 /// If `height * width` is not the number of rows of `r` (checked by the caller).
-pub fn mask_receptive_fields(r: &mut Mat<f64>, [height, width]: [usize; 2], seed: u64) {
+pub(crate) fn mask_receptive_fields(r: &mut Mat<f64>, [height, width]: [usize; 2], seed: u64) {
     assert_eq!(height * width, r.nrows());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let sides = |len: usize| {

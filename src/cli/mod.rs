@@ -8,8 +8,10 @@ mod compare;
 mod eval;
 mod interrupt;
 mod predict;
+mod run_args;
 mod stream;
 mod train;
+mod train_report;
 mod workers;
 
 use clap::{Parser, Subcommand};

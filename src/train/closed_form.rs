@@ -28,6 +28,7 @@
 mod access;
 mod base_layer;
 mod forward;
+mod random_layer;
 mod recovery;
 mod setup;
 mod top_input;

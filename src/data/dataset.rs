@@ -95,11 +95,7 @@ impl LabeledData {
         d: usize,
     ) -> Result<Self> {
         let classes = sorted_classes(labels.iter().map(String::as_str));
-        let index: BTreeMap<&str, usize> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
+        let index = class_index(&classes);
         let y = labels.iter().map(|l| index[l.as_str()]).collect();
         Self::new(name, x, y, d, classes)
     }
@@ -329,6 +325,15 @@ impl LabeledData {
         }
         Tensor::from_data(TensorData::new(y, [self.n(), c]), (device, dtype))
     }
+}
+
+/// Each class name's index in `classes` (the order [`sorted_classes`] gives).
+pub(crate) fn class_index(classes: &[String]) -> std::collections::HashMap<&str, usize> {
+    classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect()
 }
 
 /// Distinct class names, numeric order if all are numbers, else lexicographic.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::LabeledData;
 use super::csv::{CsvOptions, Layout, is_blank, line_of, reader};
-use super::dataset::sorted_classes;
+use super::dataset::{class_index, sorted_classes};
 use super::input::{Input, Progress};
 use crate::error::{NgmnnError, Result};
 
@@ -142,11 +142,7 @@ pub(crate) fn read_labeled(
     }
     // Classes sorted as `LabeledData::from_labels` sorts them; first-seen indices remapped.
     let classes = sorted_classes(index.keys().map(String::as_str));
-    let rank: HashMap<&str, usize> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
+    let rank = class_index(&classes);
     let mut remap = vec![0; index.len()];
     for (label, &first) in &index {
         remap[first] = rank[label.as_str()];

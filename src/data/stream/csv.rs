@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Batch, BatchSource};
 use crate::data::csv::{CsvOptions, Layout, line_of};
-use crate::data::dataset::sorted_classes;
+use crate::data::dataset::{class_index, sorted_classes};
 use crate::data::input::Input;
 use crate::data::records::Records;
 use crate::error::{NgmnnError, Result};
@@ -83,10 +83,9 @@ impl CsvStream {
             return Err(err("a header row but no data rows".into()));
         }
         let classes = sorted_classes(names.iter().map(String::as_str));
-        let index = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), i))
+        let index = class_index(&classes)
+            .into_iter()
+            .map(|(c, i)| (c.to_owned(), i))
             .collect();
         Ok(Self {
             path: path.to_owned(),

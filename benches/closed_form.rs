@@ -442,12 +442,7 @@ fn head_vs_ridge_readout(kind: BackendKind, device: &Device) {
             .with_precision(Precision::F32)
             .with_epochs(20);
         let acc = |m: &ngmnn::model::Ngmnn| {
-            let pred = m.predict_dataset(&test).unwrap();
-            pred.iter()
-                .zip(test.labels())
-                .filter(|(p, y)| p == y)
-                .count() as f64
-                / test.n() as f64
+            ngmnn::metrics::accuracy(&m.predict_dataset(&test).unwrap(), test.labels())
         };
         let id = format!("head_vs_ridge_readout/{kind}/n{n}_d{d}/broad_20_epochs");
         let mut head = 0.0;

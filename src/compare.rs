@@ -155,15 +155,10 @@ pub fn compare(
         let start = std::time::Instant::now();
         let (fitted, chosen) = readout.fit(model, train, device)?;
         let pred = fitted.predict_dataset(test)?;
-        let correct = pred
-            .iter()
-            .zip(test.labels())
-            .filter(|(p, y)| p == y)
-            .count();
         let point = CurvePoint {
             epoch: 1,
             seconds: start.elapsed().as_secs_f64(),
-            test_acc: correct as f64 / test.n().max(1) as f64,
+            test_acc: crate::metrics::accuracy(&pred, test.labels()),
         };
         let name = format!(
             "ridge read-out (gamma {:e} on {}% validation)",

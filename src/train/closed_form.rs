@@ -37,6 +37,7 @@ mod top_input;
 pub(crate) use forward::accuracy;
 use forward::{Predictions, merge_moments};
 use recovery::Recovery;
+pub(crate) use setup::chunking;
 
 use top_input::TopInput;
 

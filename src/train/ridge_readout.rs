@@ -23,6 +23,7 @@
 
 use burn::tensor::{Device, Int, Tensor};
 
+use super::closed_form::chunking;
 use super::{ClosedFormConfig, ClosedFormFit, GammaSelection, Preset};
 use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
@@ -102,15 +103,18 @@ impl RidgeReadoutConfig {
             ..model.clone()
         };
         setup.check()?;
-        let fit = ClosedFormFit::new(setup, &head.init(device)?, train, None)?;
+        let head = head.init(device)?;
+        // Rows per chunk as the fit it is compared with takes them.
+        let chunk = chunking(&setup, &head).0;
+        let fit = ClosedFormFit::new(setup, &head, train, None)?;
         let random = fit.params()[0].clone();
         drop(fit);
         let (fit_part, valid_part) = train.stratified_split(self.validation, self.seed)?;
         // Fewer rows than units: the dual form (an n x n system per candidate) is the cheap one.
         let dual = train.n() < width;
         let act = model.activation;
-        let fit_rows = self.pass(&fit_part, &random, device, act, dual)?;
-        let valid_rows = self.pass(&valid_part, &random, device, act, true)?;
+        let fit_rows = self.pass(&fit_part, &random, chunk, act, dual)?;
+        let valid_rows = self.pass(&valid_part, &random, chunk, act, true)?;
         let solve = |rows: &[&PartRows], gamma: f64| -> Result<ClassRidge> {
             if dual {
                 let h = rows.iter().flat_map(|r| r.h.iter().cloned()).collect();
@@ -162,23 +166,18 @@ impl RidgeReadoutConfig {
         ))
     }
 
-    /// One pass over `data`'s rows through the random layer: the moments of `[H | Y]` and,
-    /// with `keep`, every chunk's `H`, one-hot `Y` and labels.
+    /// One pass over `data`'s rows through the random layer, `chunk` rows at a time: the
+    /// moments of `[H | Y]` and, with `keep`, every chunk's `H`, one-hot `Y` and labels.
     fn pass(
         &self,
         data: &LabeledData,
         random: &LayerParams,
-        device: &Device,
+        chunk: usize,
         activation: crate::model::Activation,
         keep: bool,
     ) -> Result<PartRows> {
-        let [_, width] = random.w.dims();
-        let dtype = random.w.dtype();
-        let chunk = self
-            .closed_form
-            .chunk_rows
-            .unwrap_or((1 << 21) / (width + data.n_classes()).max(1))
-            .max(1);
+        let (device, dtype) = (random.w.device(), random.w.dtype());
+        let device = &device;
         let mut moments = None::<Moments>;
         let mut rows = PartRows::default();
         for start in (0..data.n()).step_by(chunk) {

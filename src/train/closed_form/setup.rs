@@ -318,7 +318,7 @@ impl ClosedFormFit {
 /// Rows per chunk on a local device and on a remote worker: `config.chunk_rows` if set, else
 /// [`chunk_rows`] locally and the whole shard on a worker (every chunk's moments are a read
 /// over the network, so a worker computes its shard in one piece).
-pub(super) fn chunking(config: &ClosedFormConfig, model: &Ngmnn) -> (usize, usize) {
+pub(crate) fn chunking(config: &ClosedFormConfig, model: &Ngmnn) -> (usize, usize) {
     (
         config.chunk_rows.unwrap_or_else(|| chunk_rows(model)),
         config.chunk_rows.unwrap_or(usize::MAX),

@@ -19,7 +19,7 @@ use ngmnn::data::{DatasetBatches, LabeledData};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
 use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, RidgeReadoutConfig};
+use ngmnn::train::{ClosedFormConfig, EpochRecord, RidgeReadoutConfig, Training};
 use ngmnn::{Precision, model::Activation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -118,8 +118,9 @@ fn closed_form_epoch(kind: BackendKind, device: &Device) {
                 continue;
             }
             let devices = vec![device.clone(); shards];
-            let mut fit =
-                ClosedFormFit::new_sharded(epoch_config(), &model, &data, None, &devices).unwrap();
+            let mut fit = (epoch_config().init().unwrap())
+                .start(&model, Training::sharded(&data, &devices), None)
+                .unwrap();
             let suffix = if shards > 1 {
                 format!("_shards{shards}")
             } else {
@@ -235,8 +236,9 @@ fn reference_epochs(kind: BackendKind, device: &Device) {
         let model = NgmnnConfig::new(train.d(), hidden.clone(), train.n_classes())
             .init(device)
             .unwrap();
-        let mut fit =
-            ClosedFormFit::new(ClosedFormConfig::paper(), &model, &train, Some(&test)).unwrap();
+        let mut fit = (ClosedFormConfig::paper().init().unwrap())
+            .start(&model, &train, Some(&test))
+            .unwrap();
         let id = format!(
             "reference_epoch/{kind}/{name}_{}x{}_h{hidden:?}_f64",
             train.n(),
@@ -272,8 +274,10 @@ fn closed_form_epoch_stream(kind: BackendKind, device: &Device) {
         let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
             .init(device)
             .unwrap();
-        let source = Box::new(DatasetBatches::new(data, 10_000));
-        let mut fit = ClosedFormFit::streamed(epoch_config(), &model, source, None).unwrap();
+        let source = Training::stream(DatasetBatches::new(data, 10_000));
+        let mut fit = (epoch_config().init().unwrap())
+            .start(&model, source, None)
+            .unwrap();
         let id = format!("closed_form_epoch_stream/{kind}/n{n}_d{d}_h{HIDDEN}_f32_batch10000");
         bench(&id, n as f64, "samples/s", || {
             fit.epoch().unwrap();
@@ -296,7 +300,9 @@ fn gram_fraction(kind: BackendKind, device: &Device) {
     let model = NgmnnConfig::new(d, vec![HIDDEN], CLASSES)
         .init(device)
         .unwrap();
-    let mut fit = ClosedFormFit::new(epoch_config(), &model, &data, None).unwrap();
+    let mut fit = (epoch_config().init().unwrap())
+        .start(&model, &data, None)
+        .unwrap();
     fit.epoch().unwrap();
     // The epoch's products: [m, rows] x [rows, m], m = hidden + classes, rows = one chunk.
     let m = HIDDEN + CLASSES;

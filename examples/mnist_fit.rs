@@ -20,7 +20,7 @@ mod common;
 use ngmnn::data::load_idx_dir;
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::TargetMap;
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, Preset};
+use ngmnn::train::{ClosedFormConfig, Preset, Training};
 use ngmnn::{BackendKind, Precision};
 
 /// A complete closed-form fit of MNIST with validation-based epoch selection.
@@ -87,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fit_start = Instant::now();
     let devices = vec![device.clone(); shards];
     let mut fit =
-        ClosedFormFit::new_sharded(config.clone(), &model, &train, Some(&valid), &devices)?;
+        (config.init()?).start(&model, Training::sharded(&train, &devices), Some(&valid))?;
     let setup = fit_start.elapsed().as_secs_f64();
     eprintln!(
         "{} train / {} valid / {} test, setup {setup:.2} s",

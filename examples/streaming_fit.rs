@@ -20,7 +20,7 @@ mod common;
 use ngmnn::data::SyntheticSource;
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::TargetMap;
-use ngmnn::train::{ClosedFormConfig, History};
+use ngmnn::train::{ClosedFormConfig, History, Training, Validation};
 use ngmnn::{BackendKind, Precision};
 
 fn peak_rss_mb() -> f64 {
@@ -100,12 +100,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let valid = held_out.to_dataset()?;
             let devices = vec![device.clone(); shards];
             trainer
-                .fit_sharded(model, &train, Some(&valid), &devices)?
+                .fit(model, Training::sharded(&train, &devices), Some(&valid))?
                 .1
         }
         Mode::Stream => {
             trainer
-                .fit_stream(model, Box::new(source), Some(Box::new(held_out)), |_| {})?
+                .fit(
+                    model,
+                    Training::stream(source),
+                    Validation::stream(held_out),
+                )?
                 .1
         }
     };

@@ -86,5 +86,5 @@ pub mod prelude {
     #[cfg(feature = "train")]
     pub use crate::learner::{ClosedFormStrategy, accuracy_checkpointing};
     pub use crate::model::{Activation, Ngmnn, NgmnnConfig, SavedModel};
-    pub use crate::train::{ClosedForm, ClosedFormConfig, History, Preset};
+    pub use crate::train::{ClosedForm, ClosedFormConfig, History, Preset, Training, Validation};
 }

@@ -15,7 +15,7 @@ use ngmnn::Precision;
 use ngmnn::data::LabeledData;
 use ngmnn::model::{Ngmnn, NgmnnConfig};
 use ngmnn::remote::{connect, connect_workers};
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, Workers};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, Training, Workers};
 
 /// An `ngmnn worker` process on 127.0.0.1 (a port the system picks); killed when dropped.
 struct WorkerProcess {
@@ -101,7 +101,9 @@ fn single_and_on_workers(epochs: usize, workers: &Workers) -> (Ngmnn, Ngmnn, Clo
         .unwrap()
         .fit(model.clone(), &train, Some(&test))
         .unwrap();
-    let fit = ClosedFormFit::on_workers(cfg, &model, &train, Some(&test), workers).unwrap();
+    let fit = (cfg.init().unwrap())
+        .start(&model, Training::on_workers(&train, workers), Some(&test))
+        .unwrap();
     (model, single, fit)
 }
 
@@ -129,7 +131,7 @@ fn two_workers_fit_mnist_with_the_single_machine_weights() {
         let (single, hs) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
         let workers = connect_workers(&[a.url.clone(), b.url.clone()], &[], None).unwrap();
         let (remote, hr) = trainer
-            .fit_on_workers(model, &train, Some(&test), &workers, |_| {})
+            .fit(model, Training::on_workers(&train, &workers), Some(&test))
             .unwrap();
         let diff = rel_diff(&single, &remote);
         assert!(diff < 1e-8, "two workers: weights differ by {diff:e}");
@@ -231,7 +233,9 @@ fn losing_the_last_worker_is_an_error_naming_it() {
         let (train, _) = digits();
         let model = model(&train);
         let workers = Workers::new([connect(&a.url, None).unwrap()]);
-        let mut fit = ClosedFormFit::on_workers(config(2), &model, &train, None, &workers).unwrap();
+        let mut fit = (config(2).init().unwrap())
+            .start(&model, Training::on_workers(&train, &workers), None)
+            .unwrap();
         fit.epoch().unwrap();
         a.kill();
         match fit.epoch() {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use ngmnn::data::open_stream;
 use ngmnn::model::{NgmnnConfig, SavedModel, outdir};
-use ngmnn::train::{ClosedFormFit, History};
+use ngmnn::train::{History, Validation};
 
 use super::interrupt;
 use super::train::{DEFAULT_EPOCHS, Sizes, TrainArgs, output, report, run_epochs, trainer_config};
@@ -73,7 +73,8 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
 
     interrupt::install()?;
     let start = Instant::now();
-    let mut fit = ClosedFormFit::streamed(trainer.clone(), &model, opened.data, test)?;
+    let test = test.map_or(Validation::None, Validation::Stream);
+    let mut fit = trainer.init()?.start(&model, opened.data, test)?;
     let mut history = History::start(&fit, start.elapsed().as_secs_f64(), epochs);
     let (_, interrupted) = run_epochs(
         &mut fit,

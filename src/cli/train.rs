@@ -12,7 +12,7 @@ use ngmnn::model::{Ngmnn, NgmnnConfig, SavedModel, outdir};
 use ngmnn::plot::plot_history;
 use ngmnn::report::{TrainReport, write_json};
 use ngmnn::solve::RidgeForm;
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History};
+use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History, Training};
 
 use super::checkpoint::Checkpoint;
 use super::common::predict;
@@ -141,7 +141,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let workers = super::workers::workers(&args.workers, &device, args.shards)?;
     // A resumed model's random first layer (broad) is already scaled: keep it.
     let trainer = trainer.with_keep_first_layer(done > 0);
-    let mut fit = ClosedFormFit::on_workers(trainer.clone(), &model, train, test, &workers)?
+    let mut fit = (trainer.init()?)
+        .start(&model, Training::on_workers(train, &workers), test)?
         .with_epochs_done(done)
         .with_base_targets(history.base_targets.clone())?;
     history.setup_seconds += start.elapsed().as_secs_f64();

@@ -2,7 +2,7 @@
 //! [`burn::data::dataset::Dataset`] of [`Sample`]s (so Burn's loaders, samplers and
 //! transforms take it without a copy into samples), and any Burn dataset of [`Sample`]s
 //! (`InMemDataset`, SQLite- or HuggingFace-backed, a user's own) reaches the core trainer as a
-//! re-readable [`BatchSource`] ([`BurnDatasetSource`], for [`crate::train::ClosedForm::fit_stream`]).
+//! re-readable [`BatchSource`] ([`BurnDatasetSource`], for [`crate::train::Training::Stream`]).
 
 use burn::data::dataset::{Dataset as BurnDataset, DatasetError};
 

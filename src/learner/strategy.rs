@@ -41,7 +41,7 @@ use burn::data::dataset::DatasetError;
 
 use super::ClosedFormModel;
 use crate::error::NgmnnError;
-use crate::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History};
+use crate::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History, Training, Validation};
 
 /// The closed-form NGMNN trainer as a burn-train training strategy.
 ///
@@ -266,7 +266,13 @@ where
             // burn-train's checkpoints hold the model only: the projected forward pass would
             // make a resumed run differ from the uninterrupted one by rounding.
             .with_projected_forward(Some(false));
-        let fit = ClosedFormFit::from_tensors(config, base.head(), x, labels, None);
+        let fit = (config.init()).and_then(|trainer| {
+            trainer.start(
+                base.head(),
+                Training::Tensors { x, labels },
+                Validation::None,
+            )
+        });
         let mut fit = match fit {
             Ok(fit) => fit.with_epochs_done(starting_epoch.saturating_sub(1)),
             Err(e) => {

@@ -3,7 +3,7 @@
 //! A **worker** ([`WorkerServer`], `ngmnn worker`) serves one device of its machine over Burn's
 //! WebSocket transport. The controlling process connects to workers ([`connect`],
 //! [`connect_workers`]); each connection is an ordinary Burn [`Device`], so a sharded fit
-//! ([`crate::train::ClosedForm::fit_on_workers`]) keeps a shard of the training rows resident
+//! ([`crate::train::Training::on_workers`]) keeps a shard of the training rows resident
 //! on each worker, runs every pass on all of them at once and merges the small moments on its
 //! own host in f64. Burn has no cross-machine all-reduce, and the fit needs none.
 //!

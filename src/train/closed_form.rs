@@ -21,13 +21,14 @@
 //! The data is read only in passes ([`Rows`]): an epoch with `R` decision-layer rounds makes
 //! `2 R` passes (`R` moment passes, `R - 1` loss passes, one forward pass). In memory the
 //! decision layer's input is kept between passes, so its passes cost no forward pass; streamed
-//! ([`ClosedForm::fit_stream`]) every pass re-reads the source and runs the hidden layers again.
-//! Rows split over several devices ([`ClosedForm::fit_sharded`]) compute every pass on all
+//! ([`Training::Stream`]) every pass re-reads the source and runs the hidden layers again.
+//! Rows split over several devices ([`Training::sharded`]) compute every pass on all
 //! devices at once and merge the moments on the host.
 
 mod access;
 mod base_layer;
 mod forward;
+mod inputs;
 mod random_layer;
 mod recovery;
 mod setup;
@@ -48,8 +49,8 @@ use faer::Mat;
 
 use super::profile::StepCounters;
 use super::rows::{BatchView, Rows};
+use super::training::{Training, Validation};
 use super::{ClosedFormConfig, EpochRecord, History};
-use crate::data::{BatchSource, LabeledData};
 #[cfg(doc)]
 use crate::error::NgmnnError;
 use crate::error::Result;
@@ -76,11 +77,22 @@ impl ClosedForm {
 
     /// Fit `model` to `train` for `config.epochs` epochs, measuring `valid` after each.
     ///
-    /// Returns the model after the last epoch and the per-epoch history.
+    /// `train` is a [`Training`]: `&LabeledData` (rows in memory on the model's device),
+    /// [`Training::sharded`] / [`Training::on_workers`] (rows split over devices or workers),
+    /// a `Box<dyn BatchSource>` (re-read in every pass) or device tensors. `valid` is a
+    /// [`Validation`]: `None`, `Some(&LabeledData)`, `&LabeledData` or a source. Every
+    /// placement gives the same weights up to rounding.
+    ///
+    /// Returns the model after the last epoch (after the best validation epoch with
+    /// [`ClosedFormConfig::patience`]) and the per-epoch history.
     ///
     /// # Errors
     /// [`NgmnnError::ShapeMismatch`] if the data does not fit the model, [`NgmnnError::InvalidData`]
-    /// for too few samples or classes, and the solvers' numerical errors.
+    /// for too few samples or classes (and, streamed, a batch with non-finite features or
+    /// out-of-range labels, or a source that yields a different number of rows in a later
+    /// pass), [`NgmnnError::InvalidConfig`] for no devices or more devices than samples,
+    /// [`NgmnnError::Worker`] when a worker is lost and none is left to take over its rows, a
+    /// source's I/O and parse errors, and the solvers' numerical errors.
     ///
     /// # Example
     /// ```
@@ -90,16 +102,37 @@ impl ClosedForm {
     /// let (train, test) = ngmnn::data::digits().stratified_split(0.3, 0)?;
     /// let model = NgmnnConfig::new(train.d(), vec![256, 32], train.n_classes()).init(&device)?;
     /// let trainer = ClosedFormConfig::new().with_epochs(2).init()?;
-    /// let (model, history) = trainer.fit(model, &train, Some(&test))?;
+    /// let (fitted, history) = trainer.fit(model.clone(), &train, Some(&test))?;
     /// assert!(history.best_valid().unwrap().valid_acc.unwrap() > 0.9);
-    /// # let _ = model;
+    ///
+    /// // Two shards on one CPU device: two threads, the same weights up to rounding.
+    /// let devices = [device.clone(), device.clone()];
+    /// let (sharded, _) = trainer.fit(model, Training::sharded(&train, &devices), None)?;
+    /// assert_eq!(sharded.predict_dataset(&test)?, fitted.predict_dataset(&test)?);
     /// # Ok::<(), NgmnnError>(())
     /// ```
-    pub fn fit(
+    ///
+    /// Streamed, never holding the rows:
+    /// ```
+    /// use ngmnn::data::{BatchSource, SyntheticSource};
+    /// use ngmnn::prelude::*;
+    ///
+    /// let device = BackendKind::Flex.device()?;
+    /// // 20000 rows generated batch by batch in every pass, never held in memory.
+    /// let source = SyntheticSource::new(20_000, 16, 4, 2_000, 7)?;
+    /// let valid: Box<dyn BatchSource> = Box::new(source.held_out(2_000));
+    /// let model = NgmnnConfig::new(16, vec![256, 32], 4).init(&device)?;
+    /// let trainer = ClosedFormConfig::new().with_epochs(2).init()?;
+    /// let train: Box<dyn BatchSource> = Box::new(source);
+    /// let (_model, history) = trainer.fit(model, train, valid)?;
+    /// assert!(history.last().unwrap().valid_acc.unwrap() > 0.5);
+    /// # Ok::<(), NgmnnError>(())
+    /// ```
+    pub fn fit<'a>(
         &self,
         model: Ngmnn,
-        train: &LabeledData,
-        valid: Option<&LabeledData>,
+        train: impl Into<Training<'a>>,
+        valid: impl Into<Validation<'a>>,
     ) -> Result<(Ngmnn, History)> {
         self.fit_with(model, train, valid, |_| {})
     }
@@ -108,120 +141,31 @@ impl ClosedForm {
     ///
     /// # Errors
     /// As [`ClosedForm::fit`].
-    pub fn fit_with(
+    pub fn fit_with<'a>(
         &self,
         model: Ngmnn,
-        train: &LabeledData,
-        valid: Option<&LabeledData>,
+        train: impl Into<Training<'a>>,
+        valid: impl Into<Validation<'a>>,
         on_epoch: impl FnMut(&EpochRecord),
     ) -> Result<(Ngmnn, History)> {
         let start = Instant::now();
-        let fit = ClosedFormFit::new(self.config.clone(), &model, train, valid)?;
+        let fit = self.start(&model, train, valid)?;
         self.drive(fit, model, start, on_epoch)
     }
 
-    /// As [`ClosedForm::fit`] with the training rows split into one contiguous shard per
-    /// device in `devices` (repeat a device to split its rows over several threads): every
-    /// pass runs on all shards at once and their moments are merged on the host, so the result
-    /// is the single-device fit up to rounding. The model and the validation data stay on the
-    /// model's device.
+    /// Set a fit up without running an epoch, for callers that drive the epochs themselves
+    /// (the CLI's checkpoints, the burn-train strategy): [`ClosedFormFit::epoch`] runs one,
+    /// [`ClosedFormFit::write_into`] writes the weights into the model.
     ///
     /// # Errors
-    /// As [`ClosedForm::fit`]; [`NgmnnError::InvalidConfig`] for no devices or more devices
-    /// than samples.
-    ///
-    /// # Example
-    /// ```
-    /// use ngmnn::prelude::*;
-    ///
-    /// let device = BackendKind::Flex.device()?;
-    /// let train = ngmnn::data::digits();
-    /// let model = NgmnnConfig::new(train.d(), vec![256, 32], train.n_classes()).init(&device)?;
-    /// let trainer = ClosedFormConfig::new().with_epochs(1).init()?;
-    /// // Two shards on one CPU device: two threads, the single-device weights.
-    /// let devices = [device.clone(), device.clone()];
-    /// let (sharded, _) = trainer.fit_sharded(model.clone(), &train, None, &devices)?;
-    /// let (single, _) = trainer.fit(model, &train, None)?;
-    /// let (a, b) = (sharded.predict_dataset(&train)?, single.predict_dataset(&train)?);
-    /// assert_eq!(a, b);
-    /// # Ok::<(), NgmnnError>(())
-    /// ```
-    pub fn fit_sharded(
+    /// As [`ClosedForm::fit`].
+    pub fn start<'a>(
         &self,
-        model: Ngmnn,
-        train: &LabeledData,
-        valid: Option<&LabeledData>,
-        devices: &[Device],
-    ) -> Result<(Ngmnn, History)> {
-        let start = Instant::now();
-        let fit = ClosedFormFit::new_sharded(self.config.clone(), &model, train, valid, devices)?;
-        self.drive(fit, model, start, |_| {})
-    }
-
-    /// As [`ClosedForm::fit_sharded`] on named workers, typically remote devices on other
-    /// machines (`remote::connect_workers`, feature `remote`): each holds its shard of
-    /// the rows resident (uploaded once per fit in the fit's precision), every pass runs on
-    /// all of them at once, and the moments are merged on this host in f64, so the result is
-    /// the single-device fit up to rounding.
-    ///
-    /// A remote worker lost mid-fit (its process dies, its machine or network goes away) does
-    /// not end the fit: its rows move to the first spare or are split over the remaining
-    /// workers, and the interrupted epoch is redone from the last completed epoch's weights
-    /// (the epoch's [`EpochRecord::recoveries`] says so). For that the fit keeps a host copy
-    /// of `train` while it runs.
-    ///
-    /// # Errors
-    /// As [`ClosedForm::fit_sharded`]; [`NgmnnError::Worker`] when a worker is lost and none
-    /// is left to take over its rows.
-    pub fn fit_on_workers(
-        &self,
-        model: Ngmnn,
-        train: &LabeledData,
-        valid: Option<&LabeledData>,
-        workers: &super::Workers,
-        on_epoch: impl FnMut(&EpochRecord),
-    ) -> Result<(Ngmnn, History)> {
-        let start = Instant::now();
-        let fit = ClosedFormFit::on_workers(self.config.clone(), &model, train, valid, workers)?;
-        self.drive(fit, model, start, on_epoch)
-    }
-
-    /// Fit from a re-readable source of batches without holding the data: every pass reads
-    /// `train` again, one batch at a time (see the module docs for the passes per epoch).
-    /// Memory beyond one batch is `O(n)` scalars (per-sample losses and weights) plus the
-    /// `d x d` moments. Gives the in-memory fit's weights up to rounding.
-    ///
-    /// # Errors
-    /// As [`ClosedForm::fit`]; the source's I/O and parse errors; [`NgmnnError::InvalidData`]
-    /// for a batch with non-finite features or out-of-range labels, or a source that yields a
-    /// different number of rows in a later pass.
-    ///
-    /// # Example
-    /// ```
-    /// use ngmnn::data::SyntheticSource;
-    /// use ngmnn::prelude::*;
-    ///
-    /// let device = BackendKind::Flex.device()?;
-    /// // 20000 rows generated batch by batch in every pass, never held in memory.
-    /// let source = SyntheticSource::new(20_000, 16, 4, 2_000, 7)?;
-    /// let valid = source.held_out(2_000);
-    /// let model = NgmnnConfig::new(16, vec![256, 32], 4).init(&device)?;
-    /// let trainer = ClosedFormConfig::new().with_epochs(2).init()?;
-    /// let (_model, history) =
-    ///     trainer.fit_stream(model, Box::new(source), Some(Box::new(valid)), |_| {})?;
-    /// assert!(history.last().unwrap().valid_acc.unwrap() > 0.5);
-    /// # Ok::<(), NgmnnError>(())
-    /// ```
-    pub fn fit_stream(
-        &self,
-        model: Ngmnn,
-        train: Box<dyn BatchSource>,
-        valid: Option<Box<dyn BatchSource>>,
-        on_epoch: impl FnMut(&EpochRecord),
-    ) -> Result<(Ngmnn, History)> {
-        let start = Instant::now();
-        let fit = ClosedFormFit::streamed(self.config.clone(), &model, train, valid)?;
-        self.drive(fit, model, start, on_epoch)
+        model: &Ngmnn,
+        train: impl Into<Training<'a>>,
+        valid: impl Into<Validation<'a>>,
+    ) -> Result<ClosedFormFit> {
+        ClosedFormFit::start(self.config.clone(), model, train.into(), valid.into())
     }
 
     fn drive(
@@ -251,8 +195,8 @@ impl ClosedForm {
 
 /// A fit in progress: the rows (on devices or streamed), the current parameters (on the device
 /// in the fit's precision, and on the host in f64) and the moments of the last forward pass.
-/// [`ClosedForm::fit`] drives it; it is public for callers that drive epochs themselves (e.g.
-/// a training-loop integration).
+/// [`ClosedForm::fit`] drives it; [`ClosedForm::start`] gives it to callers that drive epochs
+/// themselves (e.g. a training-loop integration).
 #[derive(Debug)]
 pub struct ClosedFormFit {
     config: ClosedFormConfig,

@@ -8,6 +8,7 @@ mod profile;
 mod rechunk;
 mod ridge_readout;
 mod rows;
+mod training;
 mod workers;
 
 #[cfg(feature = "train")]
@@ -19,4 +20,5 @@ pub use config::{
 pub use history::{EpochRecord, History};
 pub use profile::StepProfile;
 pub use ridge_readout::{RidgeReadout, RidgeReadoutConfig};
+pub use training::{Placement, Training, Validation};
 pub use workers::{DEFAULT_WORKER_TIMEOUT, Traffic, Worker, Workers, quiet_worker_panics};

@@ -24,7 +24,7 @@
 use burn::tensor::{Device, Int, Tensor};
 
 use super::closed_form::chunking;
-use super::{ClosedFormConfig, ClosedFormFit, GammaSelection, Preset};
+use super::{ClosedFormConfig, GammaSelection, Preset};
 use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::{from_host, from_host_vec, to_host_vec};
@@ -102,11 +102,11 @@ impl RidgeReadoutConfig {
             hidden: vec![width, model.n_classes],
             ..model.clone()
         };
-        setup.check()?;
+        let setup = setup.init()?;
         let head = head.init(device)?;
         // Rows per chunk as the fit it is compared with takes them.
-        let chunk = chunking(&setup, &head).0;
-        let fit = ClosedFormFit::new(setup, &head, train, None)?;
+        let chunk = chunking(setup.config(), &head).0;
+        let fit = setup.start(&head, train, None)?;
         let random = fit.params()[0].clone();
         drop(fit);
         let (fit_part, valid_part) = train.stratified_split(self.validation, self.seed)?;

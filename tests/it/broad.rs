@@ -8,7 +8,9 @@ use common::*;
 use ngmnn::data::{DatasetBatches, LabeledData, digits, load_idx_dir};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::RidgeForm;
-use ngmnn::train::{ClosedFormConfig, GammaSelection, Preset, RidgeReadoutConfig};
+use ngmnn::train::{
+    ClosedFormConfig, GammaSelection, Preset, RidgeReadoutConfig, Training, Validation,
+};
 use ngmnn::{NgmnnError, Precision};
 
 #[test]
@@ -32,18 +34,21 @@ fn broad_streamed_sharded_and_chunked_fits_equal_the_in_memory_fit() {
     let trainer = config.init().unwrap();
     let (memory, mh) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
     let (streamed, sh) = trainer
-        .fit_stream(
+        .fit(
             model.clone(),
-            Box::new(DatasetBatches::new(train.clone(), 37)),
-            Some(Box::new(DatasetBatches::new(test.clone(), 50))),
-            |_| {},
+            Training::stream(DatasetBatches::new(train.clone(), 37)),
+            Validation::stream(DatasetBatches::new(test.clone(), 50)),
         )
         .unwrap();
     let diff = rel_diff(&memory, &streamed);
     assert!(diff < 1e-8, "streamed: weights differ by {diff:e}");
     same_history(&mh, &sh);
     let (sharded, h3) = trainer
-        .fit_sharded(model.clone(), &train, Some(&test), &vec![device.clone(); 3])
+        .fit(
+            model.clone(),
+            Training::sharded(&train, &vec![device.clone(); 3]),
+            Some(&test),
+        )
         .unwrap();
     let diff = rel_diff(&memory, &sharded);
     assert!(diff < 1e-8, "3 shards: weights differ by {diff:e}");

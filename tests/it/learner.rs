@@ -18,7 +18,7 @@ use ngmnn::learner::{
     data_loader,
 };
 use ngmnn::model::{Ngmnn, NgmnnConfig};
-use ngmnn::train::ClosedFormConfig;
+use ngmnn::train::{ClosedFormConfig, Training};
 
 fn split() -> (LabeledData, LabeledData) {
     let (train, test) = digits().stratified_split(0.3, 0).unwrap();
@@ -420,9 +420,7 @@ fn burn_datasets_reach_the_core_trainer_and_ngmnn_data_is_a_burn_dataset() {
     let (memory, _) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
     let burn_data = InMemDataset::new(samples(&train));
     let source = BurnDatasetSource::new(burn_data, "in-mem", train.n_classes(), 100).unwrap();
-    let (streamed, _) = trainer
-        .fit_stream(model, Box::new(source), None, |_| {})
-        .unwrap();
+    let (streamed, _) = trainer.fit(model, Training::stream(source), None).unwrap();
     let diff = common::rel_diff(&memory, &streamed);
     assert!(diff < 1e-8, "weights differ by {diff:e}");
     // An empty Burn dataset is a typed error, not a panic.

@@ -9,7 +9,7 @@ use ngmnn::Precision;
 use ngmnn::data::digits;
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::{AlphaIndex, adaptive_weights};
-use ngmnn::train::ClosedFormConfig;
+use ngmnn::train::{ClosedFormConfig, Training};
 
 /// A chunk whose adaptive weights are all 0 contributes nothing. In f32 the guard of the
 /// weighted mean was f64's smallest positive number, 0 in f32, so such a chunk gave 0 / 0 and
@@ -90,7 +90,11 @@ fn f32_sharded_fit_equals_the_single_device_fit_to_f32_tolerance() {
         .unwrap();
     let (single, hs) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
     let (sharded, h3) = trainer
-        .fit_sharded(model, &train, Some(&test), &vec![device.clone(); 3])
+        .fit(
+            model,
+            Training::sharded(&train, &vec![device.clone(); 3]),
+            Some(&test),
+        )
         .unwrap();
     let diff = rel_diff(&single, &sharded);
     assert!(diff < 1e-3, "3 shards in f32: weights differ by {diff:e}");

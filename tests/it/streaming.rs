@@ -10,7 +10,7 @@ use ngmnn::data::{
 };
 use ngmnn::model::{Activation, LayerParams, Ngmnn, NgmnnConfig};
 use ngmnn::solve::{Moments, TargetMap, backward_targets, class_backward_step};
-use ngmnn::train::{ClosedForm, ClosedFormConfig, Preset};
+use ngmnn::train::{ClosedForm, ClosedFormConfig, Preset, Training, Validation};
 use ngmnn::{NgmnnError, Precision};
 
 fn f64_config(epochs: usize) -> ClosedFormConfig {
@@ -34,11 +34,10 @@ fn streamed_fit_gives_the_in_memory_weights() {
         let trainer = config.init().unwrap();
         let (memory, mh) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
         let (streamed, sh) = trainer
-            .fit_stream(
+            .fit(
                 model,
-                Box::new(DatasetBatches::new(train.clone(), rows)),
-                Some(Box::new(DatasetBatches::new(test.clone(), 50))),
-                |_| {},
+                Training::stream(DatasetBatches::new(train.clone(), rows)),
+                Validation::stream(DatasetBatches::new(test.clone(), 50)),
             )
             .unwrap();
         let diff = rel_diff(&memory, &streamed);
@@ -72,9 +71,7 @@ fn streamed_synthetic_fit_matches_its_materialised_dataset_and_learns() {
         .init()
         .unwrap();
     let (memory, mh) = trainer.fit(model.clone(), &data, None).unwrap();
-    let (streamed, sh) = trainer
-        .fit_stream(model, Box::new(source), None, |_| {})
-        .unwrap();
+    let (streamed, sh) = trainer.fit(model, Training::stream(source), None).unwrap();
     assert!(rel_diff(&memory, &streamed) < 1e-8);
     same_history(&mh, &sh);
     // Class means plus noise are learnable: well above chance (0.25).
@@ -102,7 +99,11 @@ fn sharded_fit_gives_the_single_device_weights() {
     // Three shards on the test device, each computed on its own thread.
     let devices = vec![device.clone(); 3];
     let (sharded, h3) = trainer
-        .fit_sharded(model.clone(), &train, Some(&test), &devices)
+        .fit(
+            model.clone(),
+            Training::sharded(&train, &devices),
+            Some(&test),
+        )
         .unwrap();
     let diff = rel_diff(&single, &sharded);
     assert!(diff < 1e-8, "3 shards: weights differ by {diff:e}");
@@ -114,7 +115,7 @@ fn sharded_fit_gives_the_single_device_weights() {
             ngmnn::BackendKind::Ndarray.device().unwrap(),
         ];
         let (two, h2) = trainer
-            .fit_sharded(model, &train, Some(&test), &devices)
+            .fit(model, Training::sharded(&train, &devices), Some(&test))
             .unwrap();
         let diff = rel_diff(&single, &two);
         assert!(diff < 1e-8, "flex + ndarray: weights differ by {diff:e}");
@@ -128,7 +129,9 @@ fn sharding_rejects_impossible_splits() {
     let train = digits();
     let model = NgmnnConfig::new(64, vec![16], 10).init(&device).unwrap();
     let trainer = f64_config(1).init().unwrap();
-    let err = trainer.fit_sharded(model, &train, None, &[]).unwrap_err();
+    let err = trainer
+        .fit(model, Training::sharded(&train, &[]), None)
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -285,11 +288,10 @@ fn assert_edited_source_fails(
     needle: &str,
 ) {
     let err = trainer
-        .fit_stream(
+        .fit(
             model.clone(),
-            Box::new(Edited::new(DatasetBatches::new(data.clone(), 500), edit)),
+            Training::stream(Edited::new(DatasetBatches::new(data.clone(), 500), edit)),
             None,
-            |_| {},
         )
         .unwrap_err();
     assert!(
@@ -352,7 +354,7 @@ fn streamed_sources_with_bad_rows_give_typed_errors() {
     // Wrong width for the model.
     let narrow = SyntheticSource::new(100, 8, 10, 50, 0).unwrap();
     let err = trainer
-        .fit_stream(model, Box::new(narrow), None, |_| {})
+        .fit(model, Training::stream(narrow), None)
         .unwrap_err();
     assert!(matches!(err, NgmnnError::ShapeMismatch(_)), "{err}");
 }
@@ -419,13 +421,12 @@ fn streamed_mnist_from_disk_matches_the_in_memory_fit() {
         .unwrap();
     let (memory, mh) = trainer.fit(model.clone(), &head, None).unwrap();
     let (streamed, sh) = trainer
-        .fit_stream(
+        .fit(
             model,
-            Box::new(Edited::new(stream, |_, first, b| {
+            Training::stream(Edited::new(stream, |_, first, b| {
                 (first < 2000).then_some(b)
             })),
             None,
-            |_| {},
         )
         .unwrap();
     assert!(rel_diff(&memory, &streamed) < 1e-7);
@@ -529,11 +530,10 @@ fn streamed_sources_that_grow_reorder_or_hold_fewer_classes() {
     )
     .unwrap();
     let (_, history) = trainer
-        .fit_stream(
+        .fit(
             model,
-            Box::new(DatasetBatches::new(five, 300)),
+            Training::stream(DatasetBatches::new(five, 300)),
             None,
-            |_| {},
         )
         .unwrap();
     let acc = history.last().unwrap().train_acc;

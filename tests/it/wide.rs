@@ -8,7 +8,7 @@ use ngmnn::Precision;
 use ngmnn::data::{DatasetBatches, SyntheticSource, load_mat};
 use ngmnn::model::NgmnnConfig;
 use ngmnn::solve::RidgeForm;
-use ngmnn::train::ClosedFormConfig;
+use ngmnn::train::{ClosedFormConfig, Training};
 
 #[test]
 fn dual_fit_gives_the_primal_weights() {
@@ -26,10 +26,8 @@ fn dual_fit_gives_the_primal_weights() {
         .with_precision(Precision::F64);
     let trainer = config.clone().init().unwrap();
     let (dual, dh) = trainer.fit(model.clone(), &train, Some(&test)).unwrap();
-    let stream = || Box::new(DatasetBatches::new(train.clone(), 64));
-    let (primal, ph) = trainer
-        .fit_stream(model.clone(), stream(), None, |_| {})
-        .unwrap();
+    let stream = || Training::stream(DatasetBatches::new(train.clone(), 64));
+    let (primal, ph) = trainer.fit(model.clone(), stream(), None).unwrap();
     assert_eq!(dh.base_form, Some(RidgeForm::Dual));
     assert_eq!(ph.base_form, Some(RidgeForm::Primal));
     let diff = rel_diff(&dual, &primal);
@@ -37,7 +35,7 @@ fn dual_fit_gives_the_primal_weights() {
     // A memory limit the primal moments (about 48 MB here) do not fit but the dual system
     // (about 7 MB) does: the stream is counted and solved in dual form.
     let limited = config.with_memory_limit(Some(20 << 20)).init().unwrap();
-    let (counted, ch) = limited.fit_stream(model, stream(), None, |_| {}).unwrap();
+    let (counted, ch) = limited.fit(model, stream(), None).unwrap();
     assert_eq!(ch.base_form, Some(RidgeForm::Dual));
     let diff = rel_diff(&counted, &dual);
     assert!(diff < 1e-8, "counted stream differs by {diff:e}");
@@ -75,7 +73,7 @@ fn a_stream_too_large_for_either_form_is_a_clear_error_before_it_is_read() {
         .init()
         .unwrap();
     let err = trainer
-        .fit_stream(model, Box::new(source), None, |_| {})
+        .fit(model, Training::stream(source), None)
         .unwrap_err();
     assert!(
         matches!(err, ngmnn::NgmnnError::OutOfMemory { .. }),

@@ -1,5 +1,5 @@
 //! Re-readable sources of training batches, for fits on data that does not fit in memory
-//! ([`crate::train::ClosedForm::fit_stream`]).
+//! ([`crate::train::Training::Stream`]).
 //!
 //! A [`BatchSource`] yields the same rows in the same order on every pass; the trainer
 //! holds one batch at a time plus `O(n)` scalars (per-sample losses and weights). Sources here:

@@ -80,7 +80,7 @@ fn split(rows: &Range<usize>, parts: usize) -> Vec<Range<usize>> {
 
 impl ClosedFormFit {
     /// Run one epoch and return its record. On workers that can be lost
-    /// ([`ClosedFormFit::on_workers`]), a worker lost during the epoch is survived as the
+    /// ([`Training::on_workers`](crate::train::Training::on_workers)), a worker lost during the epoch is survived as the
     /// module docs say.
     ///
     /// # Errors

@@ -4,73 +4,82 @@
 
 use std::borrow::Cow;
 
-use burn::tensor::{DType, Device, Int, Tensor};
+use burn::tensor::DType;
 use faer::Mat;
 
 use super::ClosedFormFit;
+use super::inputs::{
+    check_classes, check_data, check_source, check_tensors, tensor_shard, validation_rows,
+};
 use super::recovery::{self, Recovery};
-use crate::data::{BatchSource, LabeledData};
+use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
-use crate::linalg::{from_host, from_host_vec, scalar, to_host, to_host_vec};
+use crate::linalg::{from_host, from_host_vec, to_host, to_host_vec};
 use crate::model::{LayerParams, Ngmnn};
-use crate::solve::adaptive_weights::MIN_SAMPLES;
 use crate::solve::moments::epsilon;
 use crate::solve::{ClassRidge, RidgeForm};
 use crate::train::rows::{Rows, Shard};
+use crate::train::training::{Placement, Training, Validation};
 use crate::train::{ClosedFormConfig, Worker, Workers};
 
 impl ClosedFormFit {
-    /// Upload the data, factor layer 1's system and run the initial forward pass.
+    /// Check `train` and `valid` against the model, put the rows in place, scale the random
+    /// layer (broad), set up the lowest learned layer's system and run the first forward pass.
+    /// `config` is a checked one ([`ClosedForm::start`](super::ClosedForm::start)).
     ///
     /// # Errors
     /// As [`ClosedForm::fit`](super::ClosedForm::fit).
-    pub fn new(
+    pub(super) fn start(
         config: ClosedFormConfig,
         model: &Ngmnn,
-        train: &LabeledData,
-        valid: Option<&LabeledData>,
+        train: Training<'_>,
+        valid: Validation<'_>,
     ) -> Result<Self> {
-        Self::new_sharded(
-            config,
-            model,
-            train,
-            valid,
-            &[model.decision.weight.device()],
-        )
+        let valid = validation_rows(&config, model, valid)?;
+        let mut fit = match train {
+            Training::Rows { data, placement } => {
+                check_data(model, data, "training")?;
+                check_classes(&data.class_counts(), data.n(), Some(data.name()))?;
+                let workers = match placement {
+                    Placement::ModelDevice => Workers::local(&[model.decision.weight.device()]),
+                    Placement::Devices(devices) => Workers::local(devices),
+                    Placement::Workers(workers) => workers.clone(),
+                };
+                Self::on_workers(config, model, data, workers)?
+            }
+            Training::Stream(source) => {
+                check_source(model, source.as_ref())?;
+                let (device, dtype) = (model.decision.weight.device(), config.precision.dtype());
+                let chunk = chunking(&config, model).0;
+                let rows = Rows::streamed(source, model.n_classes(), device, dtype, chunk);
+                Self::from_rows(config, model, rows, Vec::new())?
+            }
+            Training::Tensors { x, labels } => {
+                let counts = check_tensors(model, &x, &labels, "training")?;
+                check_classes(&counts, x.dims()[0], None)?;
+                let shard = tensor_shard(&config, model, x, labels);
+                let rows = Rows::Resident {
+                    shards: vec![shard],
+                    cache_top: true,
+                };
+                Self::from_rows(config, model, rows, counts)?
+            }
+        };
+        fit.valid = valid;
+        Ok(fit)
     }
 
-    /// As [`ClosedFormFit::new`] with the training rows split over `devices` (see
-    /// [`ClosedForm::fit_sharded`](super::ClosedForm::fit_sharded)).
-    ///
-    /// # Errors
-    /// As [`ClosedForm::fit_sharded`](super::ClosedForm::fit_sharded).
-    pub fn new_sharded(
+    /// The setup with the training rows split over `workers`. A remote worker lost during the
+    /// setup is dropped and the setup starts again on the others.
+    fn on_workers(
         config: ClosedFormConfig,
         model: &Ngmnn,
         train: &LabeledData,
-        valid: Option<&LabeledData>,
-        devices: &[Device],
+        mut workers: Workers,
     ) -> Result<Self> {
-        Self::on_workers(config, model, train, valid, &Workers::local(devices))
-    }
-
-    /// As [`ClosedFormFit::new`] with the training rows split over `workers` (see
-    /// [`ClosedForm::fit_on_workers`](super::ClosedForm::fit_on_workers)). A remote worker
-    /// lost during the setup is dropped and the setup starts again on the others.
-    ///
-    /// # Errors
-    /// As [`ClosedForm::fit_on_workers`](super::ClosedForm::fit_on_workers).
-    pub fn on_workers(
-        config: ClosedFormConfig,
-        model: &Ngmnn,
-        train: &LabeledData,
-        valid: Option<&LabeledData>,
-        workers: &Workers,
-    ) -> Result<Self> {
-        let mut workers = workers.clone();
         let mut events = Vec::new();
         loop {
-            match Self::sharded_once(config.clone(), model, train, valid, &workers) {
+            match Self::sharded_once(config.clone(), model, train, &workers) {
                 Err(NgmnnError::Worker { worker, reason }) if workers.any_remote() => {
                     if workers.lose(&worker).is_empty() {
                         return Err(NgmnnError::Worker {
@@ -96,21 +105,14 @@ impl ClosedFormFit {
         }
     }
 
-    /// [`ClosedFormFit::on_workers`]'s setup on `workers`, without recovery.
+    /// `on_workers`'s setup on `workers`, without recovery.
     fn sharded_once(
         config: ClosedFormConfig,
         model: &Ngmnn,
         train: &LabeledData,
-        valid: Option<&LabeledData>,
         workers: &Workers,
     ) -> Result<Self> {
         let (timeout, workers) = (workers.timeout(), workers.active());
-        config.check()?;
-        check_data(model, train, "training")?;
-        if let Some(v) = valid {
-            check_data(model, v, "validation")?;
-        }
-        check_classes(&train.class_counts(), train.n(), Some(train.name()))?;
         if workers.is_empty() || workers.len() > train.n() {
             return Err(NgmnnError::config(
                 "devices",
@@ -129,90 +131,17 @@ impl ClosedFormFit {
                 upload_shard(train, rows, worker, timeout, dtype, chunks)
             })
             .collect();
-        let valid = valid.map(|v| resident(v, &model.decision.weight.device(), dtype, chunks.0));
         let rows = Rows::Resident {
             shards,
             cache_top: true,
         };
-        Self::from_rows(config, model, rows, valid, train.class_counts())
-    }
-
-    /// As [`ClosedFormFit::new`] from device tensors: features `x` `[n, d]` (any float dtype;
-    /// cast to the fit's precision) and class indices `labels` `[n]` in `0..model.n_classes()`.
-    /// Used by the burn-train strategy, whose data arrives as batches of tensors.
-    ///
-    /// # Errors
-    /// [`NgmnnError::ShapeMismatch`] if the shapes do not fit the model,
-    /// [`NgmnnError::InvalidData`] for labels out of range, fewer than two classes or too few
-    /// samples, [`NgmnnError::NonFinite`] for NaN or infinite features, and the solvers' errors.
-    pub fn from_tensors(
-        config: ClosedFormConfig,
-        model: &Ngmnn,
-        x: Tensor<2>,
-        labels: Tensor<1, Int>,
-        valid: Option<(Tensor<2>, Tensor<1, Int>)>,
-    ) -> Result<Self> {
-        config.check()?;
-        let c = model.n_classes();
-        let counts = check_tensors(model, &x, &labels, "training")?;
-        if let Some((vx, vl)) = &valid {
-            check_tensors(model, vx, vl, "validation")?;
-        }
-        check_classes(&counts, x.dims()[0], None)?;
-        let dtype: DType = config.precision.dtype();
-        let chunk = config.chunk_rows.unwrap_or_else(|| chunk_rows(model));
-        let shard = |x: Tensor<2>, labels: Tensor<1, Int>| {
-            let y = labels.clone().one_hot::<2>(c).float().cast(dtype);
-            Shard::new(0, x.cast(dtype), y, labels, chunk)
-        };
-        let rows = Rows::Resident {
-            shards: vec![shard(x, labels)],
-            cache_top: true,
-        };
-        let valid = valid.map(|(vx, vl)| Rows::Resident {
-            shards: vec![shard(vx, vl)],
-            cache_top: false,
-        });
-        Self::from_rows(config, model, rows, valid, counts)
-    }
-
-    /// A fit that reads `train` (and `valid`) in passes (see [`ClosedForm::fit_stream`](super::ClosedForm::fit_stream)).
-    ///
-    /// # Errors
-    /// As [`ClosedForm::fit_stream`](super::ClosedForm::fit_stream).
-    pub fn streamed(
-        config: ClosedFormConfig,
-        model: &Ngmnn,
-        train: Box<dyn BatchSource>,
-        valid: Option<Box<dyn BatchSource>>,
-    ) -> Result<Self> {
-        config.check()?;
-        for source in std::iter::once(&train).chain(valid.as_ref()) {
-            if source.n_features() != model.d_input() || source.n_classes() > model.n_classes() {
-                return Err(NgmnnError::ShapeMismatch(format!(
-                    "source {}: {} features and {} classes for a model with {} inputs and {} classes",
-                    source.name(),
-                    source.n_features(),
-                    source.n_classes(),
-                    model.d_input(),
-                    model.n_classes()
-                )));
-            }
-        }
-        let device = model.decision.weight.device();
-        let dtype: DType = config.precision.dtype();
-        let chunk = config.chunk_rows.unwrap_or_else(|| chunk_rows(model));
-        let c = model.n_classes();
-        let rows = Rows::streamed(train, c, device.clone(), dtype, chunk);
-        let valid = valid.map(|v| Rows::streamed(v, c, device, dtype, chunk));
-        Self::from_rows(config, model, rows, valid, Vec::new())
+        Self::from_rows(config, model, rows, train.class_counts())
     }
 
     fn from_rows(
         config: ClosedFormConfig,
         model: &Ngmnn,
         rows: Rows,
-        valid: Option<Rows>,
         counts: Vec<usize>,
     ) -> Result<Self> {
         model.check()?;
@@ -266,7 +195,7 @@ impl ClosedFormFit {
             device: device.clone(),
             dtype,
             rows,
-            valid,
+            valid: None,
             counts,
             base,
             base_system: None,
@@ -381,93 +310,4 @@ fn chunk_rows(model: &Ngmnn) -> usize {
     (CHUNK_ELEMENTS / widest)
         .clamp(256, 4096)
         .max(widest.min(8192))
-}
-
-/// A dataset resident on one device (validation data).
-fn resident(data: &LabeledData, device: &Device, dtype: DType, chunk: usize) -> Rows {
-    Rows::Resident {
-        shards: vec![Shard::new(
-            0,
-            data.features_tensor(device, dtype),
-            data.one_hot_tensor(device, dtype),
-            data.labels_tensor(device),
-            chunk,
-        )],
-        cache_top: false,
-    }
-}
-
-/// At least two classes present and enough samples for the decision layer.
-fn check_classes(counts: &[usize], n: usize, name: Option<&str>) -> Result<()> {
-    let present = counts.iter().filter(|&&c| c > 0).count();
-    if present < 2 {
-        return Err(NgmnnError::data(
-            name,
-            format!("the training data holds {present} class(es): need at least 2"),
-        ));
-    }
-    if n < MIN_SAMPLES {
-        return Err(NgmnnError::data(
-            name,
-            format!("{n} training samples: the decision layer needs at least {MIN_SAMPLES}"),
-        ));
-    }
-    Ok(())
-}
-
-/// Shapes, finiteness and label range of tensor data; returns the per-class counts.
-fn check_tensors(
-    model: &Ngmnn,
-    x: &Tensor<2>,
-    labels: &Tensor<1, Int>,
-    what: &str,
-) -> Result<Vec<usize>> {
-    let [n, d] = x.dims();
-    if d != model.d_input() || labels.dims()[0] != n {
-        return Err(NgmnnError::ShapeMismatch(format!(
-            "{what} data: features [{n}, {d}] and {} labels for a model with {} inputs",
-            labels.dims()[0],
-            model.d_input()
-        )));
-    }
-    scalar(
-        x.clone().cast(DType::F64).sum(),
-        &format!("{what} features"),
-    )?;
-    let c = model.n_classes();
-    let host = labels
-        .clone()
-        .into_data()
-        .convert::<i64>()
-        .try_into_vec::<i64>()
-        .map_err(|e| NgmnnError::data(None, format!("{what} labels: {e:?}")))?;
-    let mut counts = vec![0usize; c];
-    for (i, &l) in host.iter().enumerate() {
-        let k = usize::try_from(l).ok().filter(|&k| k < c).ok_or_else(|| {
-            NgmnnError::data(
-                None,
-                format!("{what} label {l} at row {i} is outside 0..{c} (the model's classes)"),
-            )
-        })?;
-        counts[k] += 1;
-    }
-    Ok(counts)
-}
-
-pub(crate) fn check_data(model: &Ngmnn, data: &LabeledData, what: &str) -> Result<()> {
-    if data.d() != model.d_input() {
-        return Err(NgmnnError::ShapeMismatch(format!(
-            "{what} data has {} features, the model expects {}",
-            data.d(),
-            model.d_input()
-        )));
-    }
-    if data.n_classes() != model.n_classes() {
-        return Err(NgmnnError::ShapeMismatch(format!(
-            "{what} data has {} classes, the model has {} outputs",
-            data.n_classes(),
-            model.n_classes()
-        )));
-    }
-    Ok(())
 }

@@ -9,9 +9,8 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::csv::{CsvOptions, line_of};
 use super::dataset::non_finite;
-use super::idx::read_idx;
+use super::format::DataFormat;
 use super::input::Input;
-use super::load::DataFormat;
 use super::records::Records;
 use super::standardize::Standardizer;
 use crate::error::{NgmnnError, Result};
@@ -97,23 +96,7 @@ pub fn load_features(
         Some(f) => f,
         None => DataFormat::detect(path)?,
     };
-    let name = path
-        .file_name()
-        .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
-    match format {
-        DataFormat::Csv | DataFormat::Tsv => {
-            collect_features(CsvFeatureStream::open(path, &csv.for_format(format))?)
-        }
-        DataFormat::Idx if path.is_file() => {
-            let img = read_idx(Input::open(path, csv.budget())?, path)?;
-            let d: usize = img.dims[1..].iter().product();
-            Features::new(name, img.data, d.max(1))
-        }
-        _ => Err(NgmnnError::UnsupportedFormat {
-            path: path.to_owned(),
-            reason: "unlabeled data must be a CSV/TSV file or an IDX images file".into(),
-        }),
-    }
+    format.reader().features(path, csv)
 }
 
 /// Parse CSV bytes whose every column is a feature. A first row with no numeric cell is a
@@ -128,7 +111,7 @@ pub fn parse_csv_features(bytes: &[u8], name: &str, options: &CsvOptions) -> Res
 }
 
 /// Every row of `stream`, within its budget.
-fn collect_features(mut stream: CsvFeatureStream) -> Result<Features> {
+pub(crate) fn collect_features(mut stream: CsvFeatureStream) -> Result<Features> {
     let name = stream.name.clone();
     let mut x = Vec::new();
     let mut d = None;

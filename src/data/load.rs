@@ -1,65 +1,14 @@
-//! Choosing a loader: `builtin`, a directory of MNIST IDX files, or a file whose format comes
-//! from its extension (or is given explicitly).
+//! Choosing a loader: `builtin`, or a path whose format ([`super::format`]) comes from its
+//! name (or is given explicitly).
 
 use std::path::Path;
 
-use super::idx::{load_idx_dir_within, load_idx_within, mnist_paths};
-use super::mat::load_mat_within;
-use super::stream::{BatchSource, CsvStream, IdxStream};
-use super::{BUILTIN_NAME, CsvOptions, LabeledData, digits, load_csv};
+use super::format::DataFormat;
+use super::stream::BatchSource;
+use super::{BUILTIN_NAME, CsvOptions, LabeledData, digits};
+#[cfg(doc)]
+use super::{CsvStream, IdxStream};
 use crate::error::{NgmnnError, Result};
-
-crate::choice::choice_enum! {
-    "format",
-    /// A data file format.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    #[serde(rename_all = "lowercase")]
-    pub enum DataFormat {
-        /// MATLAB v5 `.mat` with `X` and `Y`.
-        Mat,
-        /// MNIST-style IDX (images file + labels file, or a directory of the four MNIST files).
-        #[strum(to_string = "idx", serialize = "mnist")]
-        Idx,
-        /// Comma-separated values.
-        Csv,
-        /// Tab-separated values.
-        Tsv,
-    }
-}
-
-impl DataFormat {
-    /// Detect the format from a path: a directory is IDX; else by extension (a trailing `.gz`
-    /// is looked through); names containing `idx` or `ubyte` are IDX.
-    ///
-    /// # Errors
-    /// [`NgmnnError::UnsupportedFormat`] if nothing matches.
-    pub fn detect(path: &Path) -> Result<Self> {
-        if path.is_dir() {
-            return Ok(DataFormat::Idx);
-        }
-        let name = path
-            .file_name()
-            .map(|s| s.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        let name = name.strip_suffix(".gz").unwrap_or(&name);
-        if name.ends_with(".mat") {
-            Ok(DataFormat::Mat)
-        } else if name.ends_with(".csv") {
-            Ok(DataFormat::Csv)
-        } else if name.ends_with(".tsv") {
-            Ok(DataFormat::Tsv)
-        } else if name.contains("idx") || name.contains("ubyte") {
-            Ok(DataFormat::Idx)
-        } else {
-            Err(NgmnnError::UnsupportedFormat {
-                path: path.to_owned(),
-                reason: "cannot tell the format from the name: use .mat, .csv, .tsv, an IDX file \
-                         (…-idx3-ubyte[.gz]) or a directory of MNIST files, or pass --format"
-                    .into(),
-            })
-        }
-    }
-}
 
 /// What a data source yields: the data, and a test set when the source carries one (the
 /// MNIST directory's t10k pair).
@@ -96,17 +45,7 @@ pub fn load(source: &str, format: Option<DataFormat>, csv: &CsvOptions) -> Resul
         Some(f) => f,
         None => DataFormat::detect(path)?,
     };
-    let single = |data| Ok(LoadedData { data, test: None });
-    let limit = csv.budget();
-    match format {
-        DataFormat::Idx if path.is_dir() => {
-            let (data, test) = load_idx_dir_within(path, limit)?;
-            Ok(LoadedData { data, test })
-        }
-        DataFormat::Idx => single(load_idx_within(path, limit)?),
-        DataFormat::Mat => single(load_mat_within(path, limit)?),
-        DataFormat::Csv | DataFormat::Tsv => single(load_csv(path, &csv.for_format(format))?),
-    }
+    format.reader().load(path, csv)
 }
 
 /// A source opened for streaming ([`open_stream`]): the training batches, the class names (in
@@ -154,42 +93,5 @@ pub fn open_stream(
         Some(f) => f,
         None => DataFormat::detect(path)?,
     };
-    let idx = |images: &Path| -> Result<(Box<dyn BatchSource>, usize)> {
-        let s = IdxStream::open_within(images, rows, csv.budget())?;
-        let c = s.n_classes();
-        Ok((Box::new(s), c))
-    };
-    match format {
-        DataFormat::Idx => {
-            let (train, test) = if path.is_dir() {
-                mnist_paths(path)?
-            } else {
-                (path.to_owned(), None)
-            };
-            let (data, c) = idx(&train)?;
-            let test = match test {
-                Some(t) => Some(idx(&t)?.0),
-                None => None,
-            };
-            Ok(StreamedData {
-                data,
-                classes: (0..c).map(|k| k.to_string()).collect(),
-                test,
-            })
-        }
-        DataFormat::Csv | DataFormat::Tsv => {
-            let s = CsvStream::open(path, &csv.for_format(format), rows)?;
-            Ok(StreamedData {
-                classes: s.classes().to_vec(),
-                data: Box::new(s),
-                test: None,
-            })
-        }
-        DataFormat::Mat => Err(NgmnnError::UnsupportedFormat {
-            path: path.to_owned(),
-            reason: "a .mat file cannot be streamed (MATLAB v5 stores each matrix in one piece): \
-                     load it without streaming"
-                .into(),
-        }),
-    }
+    format.reader().stream(path, csv, rows)
 }

@@ -18,7 +18,11 @@ use ngmnn::BackendKind;
 use ngmnn::data::{DatasetBatches, LabeledData};
 use ngmnn::learner::{GradientConfig, OptimizerKind};
 use ngmnn::model::{LayerParams, NgmnnConfig};
-use ngmnn::solve::{DecisionOptions, TargetMap, backward_step, decision_layer, ridge};
+use ngmnn::solve::{
+    backward_targets::{TargetMap, backward_step},
+    decision_layer::{DecisionOptions, decision_layer},
+    ridge::ridge,
+};
 use ngmnn::train::{ClosedFormConfig, EpochRecord, RidgeReadoutConfig, Training};
 use ngmnn::{Precision, model::Activation};
 use rand::{Rng, SeedableRng};

@@ -86,7 +86,7 @@ pub struct TrainReport {
     pub base_gamma: Option<f64>,
     /// How it was chosen, when it was searched ([`History::gamma_search`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gamma_search: Option<crate::solve::GammaSearch>,
+    pub gamma_search: Option<crate::solve::gamma_search::GammaSearch>,
 }
 
 impl TrainReport {

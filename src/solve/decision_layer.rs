@@ -38,8 +38,9 @@ use faer::Mat;
 
 use super::moments::{Moments, MomentsProfile, trace_at_b};
 use super::{
-    AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights, slack, slack_targets,
-    stiefel_from_moments,
+    adaptive_weights::{AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights},
+    slack::{slack, slack_targets},
+    stiefel::stiefel_from_moments,
 };
 use crate::error::{NgmnnError, Result};
 use crate::linalg::{scalar, to_host, to_host_vec};

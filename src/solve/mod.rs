@@ -25,20 +25,3 @@ pub mod random_features;
 pub mod ridge;
 pub mod slack;
 pub mod stiefel;
-
-pub use adaptive_weights::{AdaptiveWeights, AlphaIndex, adaptive_weights, simplex_weights};
-pub use backward_targets::{
-    TargetMap, backward_step, backward_step_counted, backward_targets, class_backward_step,
-};
-pub use class_ridge::{ClassRidge, RidgeForm};
-pub(crate) use decision_layer::{
-    DecisionInput, batch_losses, batch_moments, decision_layer_passes,
-};
-pub use decision_layer::{DecisionOptions, DecisionOutcome, decision_layer, decision_objective};
-pub use gamma_search::{GCV_GRID, GammaSearch, GcvScore, Spectrum};
-pub use moments::{Moments, MomentsProfile};
-pub(crate) use random_features::mask_receptive_fields;
-pub use random_features::{ColumnMoments, RandomScale, feature_factors, unit_scaling};
-pub use ridge::{RidgeSolution, RidgeSystem, ridge};
-pub use slack::{slack, slack_targets};
-pub use stiefel::{stiefel_from_moments, stiefel_update};

@@ -56,7 +56,11 @@ use crate::error::NgmnnError;
 use crate::error::Result;
 use crate::model::{Activation, Activations, LayerParams, Ngmnn};
 use crate::solve::{
-    ClassRidge, DecisionOptions, Moments, RidgeSolution, class_backward_step, decision_layer_passes,
+    backward_targets::class_backward_step,
+    class_ridge::ClassRidge,
+    decision_layer::{DecisionOptions, decision_layer_passes},
+    moments::Moments,
+    ridge::RidgeSolution,
 };
 
 /// The closed-form NGMNN trainer. Build it with [`ClosedFormConfig::init`].

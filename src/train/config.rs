@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Precision;
 use crate::error::{NgmnnError, Result};
 use crate::solve::class_ridge::GammaRule;
-use crate::solve::{AlphaIndex, DecisionOptions, GCV_GRID, TargetMap};
+use crate::solve::{
+    adaptive_weights::AlphaIndex, backward_targets::TargetMap, decision_layer::DecisionOptions,
+    gamma_search::GCV_GRID,
+};
 
 use super::ClosedForm;
 
@@ -180,7 +183,7 @@ pub struct ClosedFormConfig {
     /// Proximal ridge for the learned hidden layers (beyond the paper; block coordinate
     /// descent, Zeng et al. 2019): each solve adds `rho ||W - W_prev||^2`, so the label targets
     /// correct the previous weights (from the random initialisation) instead of replacing them
-    /// ([`crate::solve::ClassRidge::solve_proximal`]). `None`: the paper's plain ridge. Needs
+    /// ([`crate::solve::class_ridge::ClassRidge::solve_proximal`]). `None`: the paper's plain ridge. Needs
     /// the primal form of the systems (inputs no wider than the rows). Measured, no gain: the
     /// broad default loses with every `rho` tried (MNIST slice 0.944 -> 0.937 / 0.898 / 0.848
     /// at 0.3 / 3 / 30), the paper preset is unchanged or worse (docs/beyond-the-paper.md);
@@ -188,7 +191,7 @@ pub struct ClosedFormConfig {
     #[config(default = "None")]
     pub proximal: Option<f64>,
     /// Forward passes through the lowest learned layer by its class projection
-    /// (`(H P + 1 a^T) G`, computed once per fit, instead of `H W`; [`crate::solve::ClassRidge::projection`]):
+    /// (`(H P + 1 a^T) G`, computed once per fit, instead of `H W`; [`crate::solve::class_ridge::ClassRidge::projection`]):
     /// the same mathematics at a fraction of the cost, and the layers below it are not run
     /// again. Rounding differs from `H W`, so a fit resumed from a model alone is exact only
     /// with this off or with the epoch's targets restored

@@ -1,7 +1,7 @@
 //! Per-epoch records of a fit.
 
 use super::ClosedFormFit;
-use crate::solve::{GammaSearch, RidgeForm};
+use crate::solve::{class_ridge::RidgeForm, gamma_search::GammaSearch};
 use serde::{Deserialize, Serialize};
 
 /// What one closed-form epoch did and reached.
@@ -34,7 +34,7 @@ pub struct EpochRecord {
     pub passes: usize,
     /// Seconds spent computing moments (the Gram and cross products, with their centring and
     /// host reads) during the epoch, summed over shard threads: the cost the epoch's
-    /// [`crate::solve::Moments`] carry ([`crate::solve::MomentsProfile`]).
+    /// [`crate::solve::moments::Moments`] carry ([`crate::solve::moments::MomentsProfile`]).
     #[serde(default)]
     pub gram_seconds: f64,
     /// Floating-point operations of those products.
@@ -72,7 +72,7 @@ pub struct History {
     /// One record per epoch.
     pub epochs: Vec<EpochRecord>,
     /// The form of the lowest learned layer's ridge system: dual where its input is wider than
-    /// the number of training rows ([`crate::solve::ClassRidge`]). `None` in reports written
+    /// the number of training rows ([`crate::solve::class_ridge::ClassRidge`]). `None` in reports written
     /// before it was recorded.
     #[serde(default)]
     pub base_form: Option<RidgeForm>,

@@ -1,5 +1,5 @@
 //! A fit's account of its epochs' steps besides the moments (whose cost the
-//! [`crate::solve::Moments`] carry, [`crate::solve::MomentsProfile`]): the forward passes' layer
+//! [`crate::solve::moments::Moments`] carry, [`crate::solve::moments::MomentsProfile`]): the forward passes' layer
 //! products and activations, and the host solves (decision layer step C, backward targets, the
 //! hidden layers' ridge). Owned by the fit and reported in each [`super::EpochRecord`] (no
 //! process-wide counters: concurrent fits keep their own). Times are summed over threads

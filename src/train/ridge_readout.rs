@@ -29,7 +29,7 @@ use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::{from_host, from_host_vec, to_host_vec};
 use crate::model::{LayerParams, Ngmnn, NgmnnConfig, row_normalize};
-use crate::solve::{ClassRidge, GCV_GRID, Moments};
+use crate::solve::{class_ridge::ClassRidge, gamma_search::GCV_GRID, moments::Moments};
 
 /// How the ridge read-out baseline is fitted.
 #[derive(Debug, Clone)]

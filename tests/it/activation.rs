@@ -7,7 +7,9 @@ use common::*;
 use faer::Mat;
 use ngmnn::model::{Activation, NgmnnConfig, row_normalize};
 use ngmnn::solve::backward_targets::revise_latent;
-use ngmnn::solve::{TargetMap, backward_step, backward_targets, class_backward_step};
+use ngmnn::solve::backward_targets::{
+    TargetMap, backward_step, backward_targets, class_backward_step,
+};
 
 const SOFTMAX: TargetMap = TargetMap::ColumnSoftmax;
 

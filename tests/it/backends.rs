@@ -12,7 +12,7 @@ use common::*;
 use ngmnn::BackendKind;
 use ngmnn::data::digits;
 use ngmnn::model::{LayerParams, NgmnnConfig, SavedModel};
-use ngmnn::solve::{decision_layer, ridge};
+use ngmnn::solve::{decision_layer::decision_layer, ridge::ridge};
 use ngmnn::train::ClosedFormConfig;
 
 /// Precision the backend under test is checked in, and the tolerance that goes with it.

@@ -7,7 +7,7 @@ use burn::tensor::{DType, Tensor};
 use common::*;
 use ngmnn::data::{DatasetBatches, LabeledData, digits, load_idx_dir};
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::RidgeForm;
+use ngmnn::solve::class_ridge::RidgeForm;
 use ngmnn::train::{
     ClosedFormConfig, GammaSelection, Preset, RidgeReadoutConfig, Training, Validation,
 };

@@ -9,7 +9,10 @@ use faer::Mat;
 use ngmnn::linalg::{PROCRUSTES_RANK_TOL, SymInvSqrt, procrustes, procrustes_near};
 use ngmnn::model::{LayerParams, NgmnnConfig};
 use ngmnn::solve::{
-    AlphaIndex, DecisionOptions, adaptive_weights, decision_layer, slack, stiefel_update,
+    adaptive_weights::{AlphaIndex, adaptive_weights},
+    decision_layer::{DecisionOptions, decision_layer},
+    slack::slack,
+    stiefel::stiefel_update,
 };
 use ngmnn::train::{ClosedFormConfig, Preset};
 
@@ -310,7 +313,7 @@ fn decision_layer_stops_early_within_tolerance() {
 
 #[test]
 fn simplex_weights_minimise_the_weighted_loss_for_a_fixed_lambda() {
-    use ngmnn::solve::simplex_weights;
+    use ngmnn::solve::adaptive_weights::simplex_weights;
     let device = device();
     let f = losses();
     let lambda = 3.0;
@@ -426,7 +429,7 @@ fn stiefel_step_minimises_the_loss_plus_the_ridge_term_not_the_loss_alone() {
         (2, 2) => z,
         _ => 0.0,
     });
-    let m = ngmnn::solve::Moments {
+    let m = ngmnn::solve::moments::Moments {
         p: 2,
         weight: 1.0,
         mean: vec![0.0; 3],
@@ -434,7 +437,8 @@ fn stiefel_step_minimises_the_loss_plus_the_ridge_term_not_the_loss_alone() {
         second,
     };
     let gamma = 0.3;
-    let step = ngmnn::solve::stiefel_from_moments(&m, gamma, None, &device, DType::F64).unwrap();
+    let step =
+        ngmnn::solve::stiefel::stiefel_from_moments(&m, gamma, None, &device, DType::F64).unwrap();
     let j = |w: &Mat<f64>| w[(0, 0)].powi(2) - 2.0 * 0.1 * w[(0, 0)] + z;
     let ridge = |w: &Mat<f64>| gamma * w.squared_norm_l2();
     let other = Mat::from_fn(2, 1, |i, _| if i == 1 { 1.0 / gamma.sqrt() } else { 0.0 });
@@ -459,9 +463,10 @@ fn corrected_objective_includes_the_ridge_term() {
     };
     let out = decision_layer(&h, &y, &init, &one).unwrap();
     let f0 = h.clone().matmul(init.w.clone()) + init.b.clone().unsqueeze::<2>();
-    let zt = ngmnn::solve::slack_targets(&y, ngmnn::solve::slack(&y, &f0));
+    let zt = ngmnn::solve::slack::slack_targets(&y, ngmnn::solve::slack::slack(&y, &f0));
     let f = h.clone().matmul(out.params.w.clone()) + out.params.b.clone().unsqueeze::<2>();
-    let spec = ngmnn::solve::decision_objective(f, &zt, &out.alpha, out.lambda).unwrap();
+    let spec =
+        ngmnn::solve::decision_layer::decision_objective(f, &zt, &out.alpha, out.lambda).unwrap();
     let want = spec + opts.gamma * out.w.squared_norm_l2();
     let got = out.objectives[0];
     assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
@@ -478,6 +483,7 @@ fn corrected_objective_includes_the_ridge_term() {
     )
     .unwrap();
     let f = h.clone().matmul(paper.params.w.clone()) + paper.params.b.clone().unsqueeze::<2>();
-    let spec = ngmnn::solve::decision_objective(f, &zt, &paper.alpha, paper.lambda).unwrap();
+    let spec = ngmnn::solve::decision_layer::decision_objective(f, &zt, &paper.alpha, paper.lambda)
+        .unwrap();
     assert!((paper.objectives[0] - spec).abs() <= 1e-9 * spec);
 }

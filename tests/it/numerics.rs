@@ -8,7 +8,7 @@ use common::*;
 use ngmnn::Precision;
 use ngmnn::data::digits;
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::{AlphaIndex, adaptive_weights};
+use ngmnn::solve::adaptive_weights::{AlphaIndex, adaptive_weights};
 use ngmnn::train::{ClosedFormConfig, Training};
 
 /// A chunk whose adaptive weights are all 0 contributes nothing. In f32 the guard of the
@@ -116,7 +116,7 @@ fn simplex_weights_in_f32_match_f64_for_a_million_losses() {
         .collect();
     let at = |dtype| {
         let l = Tensor::<1>::from_data(TensorData::new(losses.clone(), [n]), (&device, dtype));
-        host_vec(ngmnn::solve::simplex_weights(&l, 1e3).unwrap())
+        host_vec(ngmnn::solve::adaptive_weights::simplex_weights(&l, 1e3).unwrap())
     };
     let (single, double) = (at(DType::F32), at(DType::F64));
     let sum: f64 = single.iter().sum();

@@ -6,7 +6,7 @@ use burn::tensor::DType;
 use common::*;
 use faer::Mat;
 use faer::linalg::solvers::Solve;
-use ngmnn::solve::{RidgeSystem, ridge};
+use ngmnn::solve::ridge::{RidgeSystem, ridge};
 
 const GAMMA: f64 = 0.3;
 
@@ -166,7 +166,10 @@ fn rel(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
 
 #[test]
 fn class_ridge_primal_equals_dual_and_the_one_shot_ridge() {
-    use ngmnn::solve::{ClassRidge, Moments, RidgeForm};
+    use ngmnn::solve::{
+        class_ridge::{ClassRidge, RidgeForm},
+        moments::Moments,
+    };
     let device = device();
     // Wide (p > n: what the dual form is for) and tall: both forms agree with each other and
     // with a ridge onto the explicit targets Y G, to 1e-8 relative in f64.
@@ -230,7 +233,7 @@ fn class_ridge_primal_equals_dual_and_the_one_shot_ridge() {
 
 #[test]
 fn proximal_class_ridge_satisfies_its_normal_equations_and_objective() {
-    use ngmnn::solve::{ClassRidge, Moments};
+    use ngmnn::solve::{class_ridge::ClassRidge, moments::Moments};
     let device = device();
     let (n, p, rho) = (40, 12, 2.5);
     let h = random_mat(n, p, 31);

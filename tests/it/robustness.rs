@@ -6,7 +6,7 @@ use crate::common;
 use common::*;
 use ngmnn::data::LabeledData;
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::TargetMap;
+use ngmnn::solve::backward_targets::TargetMap;
 use ngmnn::train::ClosedFormConfig;
 use ngmnn::{NgmnnError, Precision};
 

@@ -9,7 +9,10 @@ use ngmnn::data::{
     Batch, BatchSource, DatasetBatches, IdxStream, LabeledData, SyntheticSource, digits,
 };
 use ngmnn::model::{Activation, LayerParams, Ngmnn, NgmnnConfig};
-use ngmnn::solve::{Moments, TargetMap, backward_targets, class_backward_step};
+use ngmnn::solve::{
+    backward_targets::{TargetMap, backward_targets, class_backward_step},
+    moments::Moments,
+};
 use ngmnn::train::{ClosedForm, ClosedFormConfig, Preset, Training, Validation};
 use ngmnn::{NgmnnError, Precision};
 

@@ -7,7 +7,7 @@ use common::*;
 use ngmnn::Precision;
 use ngmnn::data::{DatasetBatches, SyntheticSource, load_mat};
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::RidgeForm;
+use ngmnn::solve::class_ridge::RidgeForm;
 use ngmnn::train::{ClosedFormConfig, Training};
 
 #[test]

@@ -6,7 +6,7 @@ use faer::Mat;
 use super::ClosedFormFit;
 use crate::error::{NgmnnError, Result};
 use crate::model::{LayerParams, Ngmnn};
-use crate::solve::{ClassRidge, RidgeForm};
+use crate::solve::class_ridge::{ClassRidge, RidgeForm};
 #[cfg(doc)]
 use crate::train::ClosedFormConfig;
 
@@ -28,7 +28,7 @@ impl ClosedFormFit {
     }
 
     /// The cross-validation scores behind [`ClosedFormFit::base_gamma`], when it was searched.
-    pub fn gamma_search(&self) -> Option<&crate::solve::GammaSearch> {
+    pub fn gamma_search(&self) -> Option<&crate::solve::gamma_search::GammaSearch> {
         self.base_system.as_ref().and_then(ClassRidge::search)
     }
 

@@ -8,8 +8,8 @@ use super::ClosedFormFit;
 use crate::error::{NgmnnError, Result};
 use crate::memory::{dual_system_bytes, ensure_fits, layer_moments_bytes};
 use crate::model::Activations;
+use crate::solve::class_ridge::{ClassRidge, RidgeForm};
 use crate::solve::moments::epsilon;
-use crate::solve::{ClassRidge, RidgeForm};
 use crate::train::rows::BatchView;
 
 /// A stream whose lowest learned layer is wider than this is counted before its system is

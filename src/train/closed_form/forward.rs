@@ -8,7 +8,7 @@ use super::ClosedFormFit;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::to_host_vec;
 use crate::model::Activations;
-use crate::solve::{Moments, batch_losses};
+use crate::solve::{decision_layer::batch_losses, moments::Moments};
 use crate::train::rows::{BatchView, Shortcut};
 
 /// A forward pass's partial result: the predictions' tally, per-layer moments, the losses.

@@ -9,7 +9,7 @@ use super::ClosedFormFit;
 use crate::error::{NgmnnError, Result};
 use crate::linalg::{from_host, from_host_vec, to_host, to_host_vec};
 use crate::model::LayerParams;
-use crate::solve::{
+use crate::solve::random_features::{
     ColumnMoments, RandomScale, feature_factors, mask_receptive_fields, unit_scaling,
 };
 use crate::train::rows::BatchView;

@@ -7,7 +7,10 @@ use super::merge_moments;
 use crate::error::{NgmnnError, Result};
 use crate::model::{Activation, LayerParams};
 use crate::solve::decision_layer::zero_weights;
-use crate::solve::{DecisionInput, Moments, batch_losses, batch_moments};
+use crate::solve::{
+    decision_layer::{DecisionInput, batch_losses, batch_moments},
+    moments::Moments,
+};
 use crate::train::rows::{BatchView, Rows};
 
 /// The decision layer's input as the trainer's rows: `H_{L-1}` kept (resident) or recomputed

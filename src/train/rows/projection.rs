@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Tensor};
 
 /// The lowest learned layer `base` through its fixed projection
-/// ([`crate::solve::ClassRidge::projection`]): its pre-activation is `(H_base P + 1 a^T) G` for
+/// ([`crate::solve::class_ridge::ClassRidge::projection`]): its pre-activation is `(H_base P + 1 a^T) G` for
 /// the epoch's class targets `G`, so a forward pass computes `A = H_base P + 1 a^T` (`n x c`)
 /// once per fit and then only `A G`; the layers below `base` (the data, a frozen random layer)
 /// are not run again.

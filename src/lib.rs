@@ -25,12 +25,14 @@
 //! ```
 //!
 //! # Feature flags
-//! - `flex` (default), `ndarray` (default), `wgpu`, `tch`, `cuda`: Burn backends.
+//! - `flex` (default), `ndarray`, `wgpu`, `tch`, `cuda`: Burn backends.
 //! - `train` (default): the burn-train strategy (`learner`), the SGD/Adam baseline and
-//!   `compare`; `tui` (default): burn-train's terminal dashboard.
-//! - `plot` (default): SVG plots (`plot`, `Comparison::plot`).
-//! - `cli` (default): the `ngmnn` command-line tool (clap, indicatif, ctrlc, anyhow). A library
-//!   user wants `default-features = false, features = ["flex", "train"]`.
+//!   `compare`; `tui`: burn-train's terminal dashboard.
+//! - `plot`: SVG plots (`plot`, `Comparison::plot`).
+//! - `remote`: fits on workers over Burn's remote backend (`remote`).
+//!
+//! The `ngmnn` command-line tool is its own package (`ngmnn-cli`), so none of its dependencies
+//! (clap, indicatif, ctrlc, anyhow) is in a library user's build.
 //!
 //! "spec §N" in the documentation refers to the specification shipped with the crate,
 //! `docs/ngmnn-spec.md` (the method, its closed forms and the reference's quirks).

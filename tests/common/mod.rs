@@ -57,8 +57,12 @@ pub fn reference_device() -> Device {
 /// `mnist-slice/`, the first 12000 MNIST training and 2000 t10k images): the tests need nothing
 /// outside the repository.
 pub fn crate_data(file: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
+    // The library's tests run in the repository's root, the tool's (`cli/`) one level below.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let p = [root.join("data"), root.join("../data")]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| root.join("data"))
         .join(file);
     assert!(p.exists(), "{} is missing from the crate", p.display());
     p
@@ -160,40 +164,4 @@ pub fn same_history(a: &History, b: &History) {
         assert_eq!(x.valid_acc, y.valid_acc);
         assert_eq!(x.passes, y.passes);
     }
-}
-
-/// Run the `ngmnn` binary.
-pub fn ngmnn(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_ngmnn"))
-        .args(args)
-        .output()
-        .expect("run ngmnn")
-}
-
-/// Run the binary and require success (its stderr is the failure message).
-pub fn ngmnn_ok(args: &[&str]) -> std::process::Output {
-    let out = ngmnn(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A one-epoch model of the built-in data (`--hidden 64,16`) saved by `ngmnn train --out` into
-/// `dir/NAME`.
-pub fn one_epoch_model(dir: &std::path::Path, name: &str) -> PathBuf {
-    let model = dir.join(name);
-    ngmnn_ok(&[
-        "train",
-        "--epochs",
-        "1",
-        "--hidden",
-        "64,16",
-        "--quiet",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    model
 }

@@ -1,23 +1,19 @@
-//! The integration tests, one binary (one link of Burn): a module per area. The remote-worker
-//! suite is `tests/remote.rs` (feature `remote`).
+//! The library's integration tests, one binary (one link of Burn): a module per area. The
+//! `ngmnn` command's tests are the tool's package's (`cli/tests/cli/`), with the remote-worker
+//! suite (`cli/tests/remote.rs`, feature `remote`).
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod activation;
 mod backends;
-mod bad_input;
 mod broad;
-mod cli;
 mod config;
 mod decision_layer;
 mod fuzz_regressions;
-mod interrupt;
 mod learner;
 mod model_io;
 mod numerics;
-mod outdir;
-mod outputs;
 mod reference;
 mod ridge;
 mod robustness;

@@ -8,8 +8,9 @@ use ngmnn::data::open_stream;
 use ngmnn::model::{NgmnnConfig, SavedModel, outdir};
 use ngmnn::train::{History, Validation};
 
+use super::epochs::{RunEnd, finish, run_epochs};
 use super::interrupt;
-use super::train::{DEFAULT_EPOCHS, Sizes, TrainArgs, output, report, run_epochs, trainer_config};
+use super::train::{DEFAULT_EPOCHS, Sizes, TrainArgs, report, trainer_config};
 
 pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
     let run = &args.run;
@@ -106,17 +107,12 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         classes: classes.len(),
     };
     let report = report(run, &sizes, trainer, &history, None);
-    output(args, &report, &history, None, &name)?;
-    super::train::check_degenerate(args, &history)?;
-    if interrupted {
-        eprintln!(
-            "interrupted after epoch {} of {epochs}",
-            history.epochs.len()
-        );
-        std::process::exit(interrupt::INTERRUPTED_EXIT);
-    }
-    if let (Some(dir), true) = (&args.out, chatty) {
-        println!("model saved to {}", dir.display());
-    }
-    Ok(())
+    // `--out` saves the model only (no checkpoint: a stream is not resumed).
+    let end = RunEnd {
+        epochs,
+        interrupted,
+        out: args.out.as_deref(),
+        resumable: false,
+    };
+    finish(args, &report, &history, None, &name, end)
 }

@@ -19,7 +19,7 @@ mod common;
 
 use ngmnn::data::SyntheticSource;
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::TargetMap;
+use ngmnn::solve::backward_targets::TargetMap;
 use ngmnn::train::{ClosedFormConfig, History, Training, Validation};
 use ngmnn::{BackendKind, Precision};
 

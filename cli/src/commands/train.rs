@@ -9,17 +9,15 @@ use clap::Args;
 use ngmnn::data::LabeledData;
 use ngmnn::metrics::macro_f1;
 use ngmnn::model::{Ngmnn, NgmnnConfig, SavedModel, outdir};
-use ngmnn::plot::plot_history;
-use ngmnn::report::{TrainReport, write_json};
-use ngmnn::solve::RidgeForm;
-use ngmnn::train::{ClosedFormConfig, ClosedFormFit, EpochRecord, History, Training};
+use ngmnn::solve::class_ridge::RidgeForm;
+use ngmnn::train::{ClosedFormConfig, History, Training};
 
 use super::checkpoint::Checkpoint;
 use super::common::predict;
+use super::epochs::{RunEnd, finish, run_epochs};
 use super::interrupt;
 pub(super) use super::run_args::{DEFAULT_EPOCHS, Prepared, RunArgs, prepare, trainer_config};
 pub(super) use super::train_report::{Sizes, report, spinner};
-use super::train_report::{progress, row, summary};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -195,36 +193,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         classes: train.n_classes(),
     };
     let report = report(&run, &sizes, trainer, &history, final_f1);
-    output(&args, &report, &history, final_f1, train.name())?;
-    check_degenerate(&args, &history)?;
-    if interrupted {
-        let k = history.epochs.len();
-        match &out {
-            Some(dir) => eprintln!(
-                "interrupted after epoch {k} of {epochs}: the model of epoch {k} is saved in {0}; \
-                 continue with `ngmnn train --resume {0}`",
-                dir.display()
-            ),
-            None => eprintln!("interrupted after epoch {k} of {epochs} (no --out: nothing saved)"),
-        }
-        std::process::exit(interrupt::INTERRUPTED_EXIT);
-    }
-    if let (Some(dir), true) = (&out, chatty) {
-        println!("model saved to {}", dir.display());
-    }
-    Ok(())
-}
-
-/// A fit whose last epoch predicts one class for every training row
-/// ([`History::degenerate`]): a warning on stderr, or the run's error under `--strict`.
-pub(super) fn check_degenerate(args: &TrainArgs, history: &History) -> anyhow::Result<()> {
-    if let Some(what) = history.degenerate() {
-        if args.strict {
-            anyhow::bail!(what);
-        }
-        eprintln!("warning: {what} (--strict makes this an error)");
-    }
-    Ok(())
+    let end = RunEnd {
+        epochs,
+        interrupted,
+        out: out.as_deref(),
+        resumable: true,
+    };
+    finish(&args, &report, &history, final_f1, train.name(), end)
 }
 
 /// With hidden layers all narrower than 512 units every per-epoch host system is small, and
@@ -237,105 +212,6 @@ pub(super) fn small_host_systems(widths: &[usize]) {
     if widths.iter().all(|&w| w < 512) {
         faer::set_global_parallelism(faer::Par::Seq);
     }
-}
-
-/// Run epochs until `epochs` are in `history` or Ctrl-C: a table row per epoch, the fit's
-/// parameters written into the model after each, then `after_epoch` (saving). Returns the model
-/// and whether the run was interrupted.
-pub(super) fn run_epochs(
-    fit: &mut ClosedFormFit,
-    mut model: Ngmnn,
-    history: &mut History,
-    epochs: usize,
-    chatty: bool,
-    mut after_epoch: impl FnMut(&Ngmnn, &History) -> anyhow::Result<()>,
-) -> anyhow::Result<(Ngmnn, bool)> {
-    let bar = progress(chatty, history.epochs.len(), epochs);
-    if chatty {
-        bar.suspend(|| {
-            println!(
-                "{:>5}  {:>9}  {:>9}  {:>14}  {:>8}",
-                "epoch", "train_acc", "test_acc", "decision_obj", "seconds"
-            )
-        });
-    }
-    let mut interrupted = false;
-    let mut warned = false;
-    while history.epochs.len() < epochs {
-        if interrupt::requested() {
-            interrupted = true;
-            break;
-        }
-        let record = fit.epoch()?;
-        for note in &record.recoveries {
-            bar.suspend(|| eprintln!("{note}"));
-        }
-        if chatty {
-            bar.suspend(|| println!("{}", row(&record)));
-        }
-        if let Some(share) = saturation_warning(&record)
-            && !warned
-        {
-            warned = true;
-            bar.suspend(|| {
-                eprintln!(
-                    "warning: {:.0}% of a hidden layer's backward targets sit at the target map's \
-                     bounds: that layer learns little (try --targets softmax or minmax, or the \
-                     broad preset)",
-                    share * 100.0
-                )
-            });
-        }
-        bar.inc(1);
-        history.epochs.push(record);
-        history.base_targets = fit.base_targets();
-        model = fit.write_into(model)?;
-        after_epoch(&model, history)?;
-    }
-    bar.finish_and_clear();
-    Ok((model, interrupted))
-}
-
-/// The largest share of a hidden layer's backward targets at the target map's bounds, when
-/// it is most of them (over one half).
-fn saturation_warning(record: &EpochRecord) -> Option<f64> {
-    record
-        .saturated_targets
-        .iter()
-        .copied()
-        .fold(None, |acc: Option<f64>, s| {
-            Some(acc.map_or(s, |a| a.max(s)))
-        })
-        .filter(|&s| s > 0.5)
-}
-
-/// Print the summary (or the JSON report with `--json`), write `--report` and `--plot`.
-pub(super) fn output(
-    args: &TrainArgs,
-    report: &TrainReport,
-    history: &History,
-    final_f1: Option<f64>,
-    name: &str,
-) -> anyhow::Result<()> {
-    let chatty = !(args.quiet || args.json);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(report)?);
-    } else {
-        println!("{}", summary(history, final_f1));
-    }
-    if let Some(path) = &args.report {
-        write_json(report, path).with_context(|| format!("writing {}", path.display()))?;
-        if chatty {
-            println!("report written to {}", path.display());
-        }
-    }
-    if let Some(path) = &args.plot {
-        plot_history(history, &format!("ngmnn: {name}"), path)?;
-        if chatty {
-            println!("plot written to {}", path.display());
-        }
-    }
-    Ok(())
 }
 
 /// Write the model, its description and the checkpoint (each file atomically).

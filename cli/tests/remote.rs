@@ -1,6 +1,9 @@
 //! Fits across machines on Burn's remote backend (feature `remote`): worker processes on
 //! 127.0.0.1, started and stopped by the tests themselves, every test bounded in time.
 
+#[path = "cli/bin.rs"]
+mod bin;
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
@@ -9,7 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{device, ngmnn, rel_diff};
+use bin::ngmnn;
+use common::{device, rel_diff};
 use ngmnn::NgmnnError;
 use ngmnn::Precision;
 use ngmnn::data::LabeledData;

@@ -1,10 +1,8 @@
 //! The `ngmnn` binary: train / eval / predict on the built-in data, and one-line errors.
 
-use crate::common;
-
 use std::process::Output;
 
-use common::{ngmnn, ngmnn_ok};
+use crate::bin::{ngmnn, ngmnn_ok};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

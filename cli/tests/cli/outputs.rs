@@ -2,13 +2,11 @@
 //! --plot`): a symlink is followed and its target replaced atomically, a FIFO or `-` is written
 //! through, a path inside the model folder being read is refused (issue 24, items 2 and 9).
 
-use crate::common;
-
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{ngmnn, ngmnn_ok};
+use crate::bin::{ngmnn, ngmnn_ok};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ngmnn"))
@@ -16,7 +14,7 @@ fn bin() -> Command {
 
 /// A one-epoch model in `dir/model`.
 fn model(dir: &Path) -> PathBuf {
-    common::one_epoch_model(dir, "model")
+    crate::bin::one_epoch_model(dir, "model")
 }
 
 fn mkfifo(path: &Path) {

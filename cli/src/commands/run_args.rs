@@ -7,7 +7,7 @@ use clap::Args;
 use ngmnn::Precision;
 use ngmnn::data::{LabeledData, Standardizer};
 use ngmnn::model::Activation;
-use ngmnn::solve::TargetMap;
+use ngmnn::solve::backward_targets::TargetMap;
 use ngmnn::train::{ClosedFormConfig, GammaSelection, Preset};
 use serde::{Deserialize, Serialize};
 

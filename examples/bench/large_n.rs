@@ -17,7 +17,7 @@ mod common;
 
 use ngmnn::data::{LabeledData, load_idx_dir};
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::TargetMap;
+use ngmnn::solve::backward_targets::TargetMap;
 use ngmnn::train::{ClosedFormConfig, Preset};
 use ngmnn::{BackendKind, Precision};
 

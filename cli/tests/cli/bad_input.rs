@@ -10,8 +10,8 @@ mod hostile;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::bin::{ngmnn, ngmnn_ok};
 use common::matv5::mat_v5;
-use common::{ngmnn, ngmnn_ok};
 use ngmnn::NgmnnError;
 use ngmnn::data::{CsvOptions, LabeledData, load_csv, load_idx, load_mat, parse_csv};
 use ngmnn::model::NgmnnConfig;
@@ -249,7 +249,7 @@ fn bad_hyper_parameters_and_architectures_on_the_cli() {
 #[test]
 fn eval_and_predict_refuse_mismatched_models_and_broken_directories() {
     let dir = tempfile::tempdir().unwrap();
-    let model = common::one_epoch_model(dir.path(), "m");
+    let model = crate::bin::one_epoch_model(dir.path(), "m");
     let narrow = write(dir.path(), "narrow.csv", b"1,2,3,0\n4,5,6,1\n");
     cli_fails(
         &[

@@ -3,8 +3,8 @@
 mod backends;
 mod checkpoint;
 mod common;
-#[cfg(feature = "train")]
 mod compare;
+mod epochs;
 mod eval;
 mod interrupt;
 mod predict;
@@ -43,7 +43,6 @@ enum Command {
     /// List the Burn backends compiled in and whether each works on this machine.
     #[command(after_help = "Examples:\n  ngmnn backends\n  ngmnn backends --device 1 --json")]
     Backends(backends::BackendsArgs),
-    #[cfg(feature = "train")]
     /// Compare the closed-form trainer with SGD and Adam on the same model, data and backend.
     #[command(
         allow_negative_numbers = true,
@@ -65,7 +64,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Backends(a) => backends::run(a),
-        #[cfg(feature = "train")]
         Command::Compare(a) => compare::run(a),
         Command::Worker(a) => workers::run(a),
     }

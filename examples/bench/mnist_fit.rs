@@ -19,7 +19,7 @@ mod common;
 
 use ngmnn::data::load_idx_dir;
 use ngmnn::model::NgmnnConfig;
-use ngmnn::solve::TargetMap;
+use ngmnn::solve::backward_targets::TargetMap;
 use ngmnn::train::{ClosedFormConfig, Preset, Training};
 use ngmnn::{BackendKind, Precision};
 

@@ -4,6 +4,7 @@
 mod closed_form;
 mod config;
 mod history;
+mod preset;
 mod profile;
 mod rechunk;
 mod ridge_readout;
@@ -15,9 +16,10 @@ mod workers;
 pub(crate) use closed_form::accuracy;
 pub use closed_form::{ClosedForm, ClosedFormFit};
 pub use config::{
-    ClosedFormConfig, GAMMA_RANGE, GammaSelection, MAX_RANDOM_OFFSET, MAX_RANDOM_SCALE, Preset,
+    ClosedFormConfig, GAMMA_RANGE, GammaSelection, MAX_RANDOM_OFFSET, MAX_RANDOM_SCALE,
 };
 pub use history::{EpochRecord, History};
+pub use preset::Preset;
 pub use profile::StepProfile;
 pub use ridge_readout::{RidgeReadout, RidgeReadoutConfig};
 pub use training::{Placement, Training, Validation};

@@ -304,7 +304,7 @@ fn the_cli_trains_on_workers_and_reports_a_busy_port() {
         let workers = format!("{},{}", a.url, b.url);
         let dir = tempfile::tempdir().unwrap();
         let report = dir.path().join("r.json");
-        let out = common::ngmnn_ok(&[
+        let out = bin::ngmnn_ok(&[
             "train",
             "--epochs",
             "2",

@@ -92,11 +92,7 @@ pub fn load_features(
     format: Option<DataFormat>,
     csv: &CsvOptions,
 ) -> Result<Features> {
-    let format = match format {
-        Some(f) => f,
-        None => DataFormat::detect(path)?,
-    };
-    format.reader().features(path, csv)
+    DataFormat::reader_for(format, path)?.features(path, csv)
 }
 
 /// Parse CSV bytes whose every column is a feature. A first row with no numeric cell is a

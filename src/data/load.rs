@@ -41,11 +41,7 @@ pub fn load(source: &str, format: Option<DataFormat>, csv: &CsvOptions) -> Resul
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
         ));
     }
-    let format = match format {
-        Some(f) => f,
-        None => DataFormat::detect(path)?,
-    };
-    format.reader().load(path, csv)
+    DataFormat::reader_for(format, path)?.load(path, csv)
 }
 
 /// A source opened for streaming ([`open_stream`]): the training batches, the class names (in
@@ -83,15 +79,11 @@ pub fn open_stream(
     rows: usize,
 ) -> Result<StreamedData> {
     let path = Path::new(source);
-    if source == "builtin" {
+    if source == BUILTIN_NAME {
         return Err(NgmnnError::UnsupportedFormat {
             path: path.to_owned(),
             reason: "the built-in set is in memory already: train without streaming".into(),
         });
     }
-    let format = match format {
-        Some(f) => f,
-        None => DataFormat::detect(path)?,
-    };
-    format.reader().stream(path, csv, rows)
+    DataFormat::reader_for(format, path)?.stream(path, csv, rows)
 }

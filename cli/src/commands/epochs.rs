@@ -83,14 +83,14 @@ fn saturation_warning(record: &EpochRecord) -> Option<f64> {
 }
 
 /// Print the summary (or the JSON report with `--json`), write `--report` and `--plot`.
-pub(super) fn output(
+fn output(
     args: &TrainArgs,
     report: &TrainReport,
     history: &History,
     final_f1: Option<f64>,
     name: &str,
 ) -> anyhow::Result<()> {
-    let chatty = !(args.quiet || args.json);
+    let chatty = args.chatty();
     if args.json {
         println!("{}", serde_json::to_string_pretty(report)?);
     } else {
@@ -157,7 +157,7 @@ pub(super) fn finish(
         }
         std::process::exit(interrupt::INTERRUPTED_EXIT);
     }
-    if let (Some(dir), false) = (out, args.quiet || args.json) {
+    if let (Some(dir), true) = (out, args.chatty()) {
         println!("model saved to {}", dir.display());
     }
     Ok(())

@@ -24,7 +24,7 @@ pub(super) fn run(args: &TrainArgs, rows: usize) -> anyhow::Result<()> {
         );
     }
     let lock = super::checkpoint::lock_out(args)?;
-    let chatty = !(args.quiet || args.json);
+    let chatty = args.chatty();
     let epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
     let device = run.backend.device()?;
     let csv = run

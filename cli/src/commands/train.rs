@@ -70,6 +70,14 @@ pub struct TrainArgs {
     pub(super) strict: bool,
 }
 
+impl TrainArgs {
+    /// Whether the run prints its header, epoch table and messages (not with `--quiet` or
+    /// `--json`).
+    pub(super) fn chatty(&self) -> bool {
+        !(self.quiet || self.json)
+    }
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(rows) = args.stream_rows {
         return super::stream::run(&args, rows as usize);
@@ -88,7 +96,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .epochs
         .or(resumed.as_ref().map(|c| c.epochs))
         .unwrap_or(DEFAULT_EPOCHS);
-    let chatty = !(args.quiet || args.json);
+    let chatty = args.chatty();
 
     let device = run.backend.device()?;
     let spinner = spinner(chatty, &format!("loading {}", run.data.data));

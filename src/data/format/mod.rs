@@ -73,25 +73,26 @@ impl DataFormat {
         } else if name.contains("idx") || name.contains("ubyte") {
             Ok(DataFormat::Idx)
         } else {
-            Err(NgmnnError::UnsupportedFormat {
-                path: path.to_owned(),
-                reason: "cannot tell the format from the name: use .mat, .csv, .tsv, an IDX file \
-                         (…-idx3-ubyte[.gz]) or a directory of MNIST files, or pass --format"
-                    .into(),
-            })
+            Err(unsupported(
+                path,
+                "cannot tell the format from the name: use .mat, .csv, .tsv, an IDX file \
+                 (…-idx3-ubyte[.gz]) or a directory of MNIST files, or pass --format",
+            ))
         }
     }
-}
 
-impl DataFormat {
-    /// This format's reader.
-    pub(crate) fn reader(self) -> &'static dyn Format {
-        match self {
+    /// The reader of `format`, or of the format [`DataFormat::detect`] tells from `path`.
+    pub(crate) fn reader_for(format: Option<Self>, path: &Path) -> Result<&'static dyn Format> {
+        let format = match format {
+            Some(f) => f,
+            None => Self::detect(path)?,
+        };
+        Ok(match format {
             DataFormat::Mat => &mat::Mat,
             DataFormat::Idx => &idx::Idx,
             DataFormat::Csv => &csv::Delimited(DataFormat::Csv),
             DataFormat::Tsv => &csv::Delimited(DataFormat::Tsv),
-        }
+        })
     }
 }
 

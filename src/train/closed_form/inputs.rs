@@ -27,44 +27,54 @@ pub(super) fn validation_rows(
             check_data(model, data, "validation")?;
             Some(resident(data, &device, dtype, chunk))
         }
-        Validation::Stream(source) => {
-            check_source(model, source.as_ref())?;
-            Some(Rows::streamed(
-                source,
-                model.n_classes(),
-                device,
-                dtype,
-                chunk,
-            ))
-        }
-        Validation::Tensors { x, labels } => {
-            check_tensors(model, &x, &labels, "validation")?;
-            Some(Rows::Resident {
-                shards: vec![tensor_shard(config, model, x, labels)],
-                cache_top: false,
-            })
-        }
+        Validation::Stream(source) => Some(stream_rows(config, model, source)?),
+        Validation::Tensors { x, labels } => Some(Rows::Resident {
+            shards: vec![tensor_shard(config, model, x, labels, "validation")?.0],
+            cache_top: false,
+        }),
     })
 }
 
-/// Device tensors as one shard in the fit's precision.
+/// Device tensors checked against the model ([`check_tensors`]) as one shard in the fit's
+/// precision, with their per-class counts.
 pub(super) fn tensor_shard(
     config: &ClosedFormConfig,
     model: &Ngmnn,
     x: Tensor<2>,
     labels: Tensor<1, Int>,
-) -> Shard {
+    what: &str,
+) -> Result<(Shard, Vec<usize>)> {
+    let counts = check_tensors(model, &x, &labels, what)?;
     let dtype = config.precision.dtype();
     let y = labels
         .clone()
         .one_hot::<2>(model.n_classes())
         .float()
         .cast(dtype);
-    Shard::new(0, x.cast(dtype), y, labels, chunking(config, model).0)
+    let shard = Shard::new(0, x.cast(dtype), y, labels, chunking(config, model).0);
+    Ok((shard, counts))
+}
+
+/// A source checked against the model ([`check_source`]), read in passes on the model's device.
+pub(super) fn stream_rows(
+    config: &ClosedFormConfig,
+    model: &Ngmnn,
+    source: Box<dyn BatchSource>,
+) -> Result<Rows> {
+    check_source(model, source.as_ref())?;
+    let (device, dtype) = (model.decision.weight.device(), config.precision.dtype());
+    let chunk = chunking(config, model).0;
+    Ok(Rows::streamed(
+        source,
+        model.n_classes(),
+        device,
+        dtype,
+        chunk,
+    ))
 }
 
 /// A source's features and classes fit the model.
-pub(super) fn check_source(model: &Ngmnn, source: &dyn BatchSource) -> Result<()> {
+fn check_source(model: &Ngmnn, source: &dyn BatchSource) -> Result<()> {
     if source.n_features() != model.d_input() || source.n_classes() > model.n_classes() {
         return Err(NgmnnError::ShapeMismatch(format!(
             "source {}: {} features and {} classes for a model with {} inputs and {} classes",
@@ -111,7 +121,7 @@ pub(super) fn check_classes(counts: &[usize], n: usize, name: Option<&str>) -> R
 }
 
 /// Shapes, finiteness and label range of tensor data; returns the per-class counts.
-pub(super) fn check_tensors(
+fn check_tensors(
     model: &Ngmnn,
     x: &Tensor<2>,
     labels: &Tensor<1, Int>,

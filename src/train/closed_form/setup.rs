@@ -8,9 +8,7 @@ use burn::tensor::DType;
 use faer::Mat;
 
 use super::ClosedFormFit;
-use super::inputs::{
-    check_classes, check_data, check_source, check_tensors, tensor_shard, validation_rows,
-};
+use super::inputs::{check_classes, check_data, stream_rows, tensor_shard, validation_rows};
 use super::recovery::{self, Recovery};
 use crate::data::LabeledData;
 use crate::error::{NgmnnError, Result};
@@ -48,16 +46,13 @@ impl ClosedFormFit {
                 Self::on_workers(config, model, data, workers)?
             }
             Training::Stream(source) => {
-                check_source(model, source.as_ref())?;
-                let (device, dtype) = (model.decision.weight.device(), config.precision.dtype());
-                let chunk = chunking(&config, model).0;
-                let rows = Rows::streamed(source, model.n_classes(), device, dtype, chunk);
+                let rows = stream_rows(&config, model, source)?;
                 Self::from_rows(config, model, rows, Vec::new())?
             }
             Training::Tensors { x, labels } => {
-                let counts = check_tensors(model, &x, &labels, "training")?;
-                check_classes(&counts, x.dims()[0], None)?;
-                let shard = tensor_shard(&config, model, x, labels);
+                let n = x.dims()[0];
+                let (shard, counts) = tensor_shard(&config, model, x, labels, "training")?;
+                check_classes(&counts, n, None)?;
                 let rows = Rows::Resident {
                     shards: vec![shard],
                     cache_top: true,
